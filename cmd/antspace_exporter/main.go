@@ -1,0 +1,136 @@
+// Command antspace_exporter is a multi-target Prometheus exporter for
+// Antspace cooling containers: Prometheus scrapes /probe?target=<container>
+// and the exporter reads that container's controller.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// DefaultListenAddress is the exporter's default port.
+const defaultListenAddress = ":9842"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("antspace_exporter", "Prometheus exporter for Antspace cooling containers (HK3 and Immersion).")
+	var (
+		configFile    = app.Flag("config.file", "Inventory file (containers, modules). Without one, any host:port target is probed.").Default("").String()
+		configCheck   = app.Flag("config.check", "Validate the config file and exit (non-zero with the error when invalid).").Bool()
+		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose the exporter's own metrics.").Default("/metrics").String()
+		timeoutOffset = app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout so the answer arrives in time.").Default("0.5").Float64()
+		maxRequests   = app.Flag("web.max-requests", "Maximum concurrent /probe requests; more are answered 503. 0 means no limit.").Default("1000").Int()
+		allowAny      = app.Flag("probe.allow-any-target", "Probe host:port targets that are not in the inventory.").Bool()
+		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default("2").Int()
+		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
+		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
+	)
+	app.Version(version.Print("antspace_exporter"))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+
+	logger, slogger, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+
+	if *configCheck {
+		if *configFile == "" {
+			fmt.Fprintln(os.Stderr, "--config.check needs --config.file")
+			return 2
+		}
+		c, err := config.Load(*configFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%s: valid, %d containers, modules: %v\n", *configFile, len(c.Containers), c.ModuleNames())
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "starting antspace_exporter", "version", version.Info())
+	level.Info(logger).Log("msg", "build context", "build_context", version.BuildContext())
+
+	e := newExporter(exporterOptions{
+		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
+		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxConns: *maxConns,
+	})
+	e.registry.MustRegister(
+		versioncollector.NewCollector("antspace_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if err := e.reload(); err != nil {
+		return 1
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = e.reload()
+		}
+	}()
+
+	handler, err := e.routes()
+	if err != nil {
+		level.Error(logger).Log("msg", "setting up routes", "err", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      3 * time.Minute, // longer than any probe
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(srv, webFlags, slogger) }()
+
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+			return 1
+		}
+	case sig := <-term:
+		level.Info(logger).Log("msg", "shutting down; letting in-flight requests finish", "signal", sig)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			level.Error(logger).Log("msg", "graceful shutdown incomplete", "err", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

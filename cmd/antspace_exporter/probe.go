@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// probeHandler serves /probe: one container read per request, answered from
+// a fresh registry so nothing of one probe leaks into another.
+type probeHandler struct {
+	config        *config.SafeConfig
+	client        *collector.Client
+	logger        log.Logger
+	timeoutOffset time.Duration
+	allowAny      bool
+	probes        *prometheus.CounterVec
+}
+
+func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET /probe?target=<container name or host:port>[&module=hk3|immersion|auto]", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	target, err := singleParam(q["target"], "target", true)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	module, err := singleParam(q["module"], "module", false)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	t, err := h.config.Get().Resolve(target, module, h.allowAny)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	timeout, err := probeTimeout(r.Header.Get(scrapeTimeoutHeader), h.timeoutOffset, time.Duration(t.Module.Timeout))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	start := time.Now()
+	res := collector.Probe(ctx, h.client, t.Address, t.Module.Settings(t.ModuleName))
+	res.Duration, res.Timeout = time.Since(start), timeout
+	h.logResult(target, t, res)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(res)
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result) {
+	result := "success"
+	logger := log.With(h.logger, "target", target, "address", t.Address, "module", t.ModuleName)
+	if res.Type != "" {
+		logger = log.With(logger, "type", res.Type)
+	}
+	if res.Err != nil {
+		result = "failure"
+		level.Error(logger).Log("msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
+	} else {
+		level.Debug(logger).Log("msg", "probe succeeded", "duration_seconds", res.Duration.Seconds())
+	}
+	if res.MinerErr != nil && res.Err == nil {
+		level.Warn(logger).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	}
+	if n := len(res.FieldErrors); n > 0 {
+		fields := make([]string, 0, min(n, 10))
+		for _, fe := range res.FieldErrors[:min(n, 10)] {
+			fields = append(fields, fe.String())
+		}
+		level.Warn(logger).Log("msg", "fields missing or unreadable", "count", n, "fields", strings.Join(fields, "; "))
+	}
+	h.probes.WithLabelValues(t.ModuleName, result).Inc()
+}
+
+func singleParam(values []string, name string, required bool) (string, error) {
+	switch {
+	case len(values) > 1:
+		return "", fmt.Errorf("parameter %q given %d times; give it once", name, len(values))
+	case len(values) == 0 || values[0] == "":
+		if required {
+			return "", fmt.Errorf("parameter %q is missing: /probe?target=<container name or host:port>", name)
+		}
+		return "", nil
+	}
+	return values[0], nil
+}
+
+// probeTimeout derives a probe's timeout from Prometheus' scrape timeout
+// header minus the offset (so the answer arrives before Prometheus gives
+// up), capped by the module's timeout. When the offset would eat the whole
+// scrape timeout, the scrape timeout is used as it is.
+func probeTimeout(header string, offset, moduleTimeout time.Duration) (time.Duration, error) {
+	if moduleTimeout <= 0 {
+		moduleTimeout = config.DefaultTimeout
+	}
+	if header == "" {
+		return moduleTimeout, nil
+	}
+	secs, err := strconv.ParseFloat(header, 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
+		return 0, fmt.Errorf("header %s: %q is not a positive number of seconds", scrapeTimeoutHeader, header)
+	}
+	scrape := time.Duration(secs * float64(time.Second))
+	timeout := scrape - offset
+	if timeout <= 0 {
+		timeout = scrape
+	}
+	return min(timeout, moduleTimeout), nil
+}

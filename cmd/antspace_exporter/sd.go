@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// targetGroup is one entry of Prometheus' HTTP service discovery format.
+type targetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// sdHandler serves the inventory as Prometheus HTTP service discovery, so a
+// scrape config follows the one inventory file.
+type sdHandler struct {
+	config *config.SafeConfig
+}
+
+func (h *sdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET /sd", http.StatusMethodNotAllowed)
+		return
+	}
+	groups := sdGroups(h.config.Get())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(groups)
+}
+
+func sdGroups(c *config.Config) []targetGroup {
+	groups := make([]targetGroup, 0, len(c.Containers))
+	for _, ct := range c.Containers {
+		labels := make(map[string]string, len(ct.Labels)+4)
+		for k, v := range ct.Labels {
+			labels[k] = v
+		}
+		labels["container"] = ct.Name
+		labels["type"] = ct.Type
+		labels["__param_module"] = ct.ModuleName()
+		labels["__meta_antspace_address"] = ct.Address
+		groups = append(groups, targetGroup{Targets: []string{ct.Name}, Labels: labels})
+	}
+	return groups
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// exporter wires the HTTP endpoints to their parts.
+type exporter struct {
+	logger        log.Logger
+	config        *config.SafeConfig
+	registry      *prometheus.Registry // the exporter's own metrics
+	client        *collector.Client
+	probe         *probeHandler
+	telemetryPath string
+	routePrefix   string
+	maxRequests   int
+}
+
+type exporterOptions struct {
+	logger        log.Logger
+	configFile    string
+	telemetryPath string
+	timeoutOffset float64
+	allowAny      bool
+	maxRequests   int
+	maxConns      int
+}
+
+func newExporter(o exporterOptions) *exporter {
+	reg := prometheus.NewRegistry()
+	e := &exporter{
+		logger:        o.logger,
+		config:        config.NewSafeConfig(o.configFile, reg),
+		registry:      reg,
+		telemetryPath: o.telemetryPath,
+		maxRequests:   o.maxRequests,
+	}
+	upstream := counterVec(reg, "antspace_exporter_upstream_requests_total")
+	e.client = collector.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
+	e.client.Observe = func(op string, err error) {
+		result := "success"
+		if err != nil {
+			result = "failure"
+		}
+		upstream.WithLabelValues(op, result).Inc()
+	}
+	e.probe = &probeHandler{
+		config:        e.config,
+		client:        e.client,
+		logger:        o.logger,
+		timeoutOffset: secondsDuration(o.timeoutOffset),
+		allowAny:      o.allowAny,
+		probes:        counterVec(reg, "antspace_exporter_probes_total"),
+	}
+	return e
+}
+
+func counterVec(reg prometheus.Registerer, name string) *prometheus.CounterVec {
+	info := collector.ExporterMetric(name)
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels)
+	reg.MustRegister(c)
+	return c
+}
+
+// reload re-reads the inventory and logs the outcome.
+func (e *exporter) reload() error {
+	if err := e.config.Reload(); err != nil {
+		level.Error(e.logger).Log("msg", "error loading config; keeping the last good one", "file", e.config.Path(), "err", err)
+		return err
+	}
+	c := e.config.Get()
+	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	return nil
+}
+
+func (e *exporter) routes() (http.Handler, error) {
+	mux := http.NewServeMux()
+	limit := newRequestLimiter(e.maxRequests)
+	mux.Handle("/probe", limit.wrap(e.probe))
+	mux.Handle("/sd", &sdHandler{config: e.config})
+	mux.Handle(e.telemetryPath, promhttp.InstrumentMetricHandler(e.registry,
+		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "use POST /-/reload", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := e.reload(); err != nil {
+			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "config reloaded")
+	})
+	if e.telemetryPath != "/" {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/" {
+				http.NotFound(w, r)
+				return
+			}
+			page, err := e.landingPage()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			page.ServeHTTP(w, r)
+		})
+	}
+	return mux, nil
+}
+
+// landingPage is rebuilt per request so it lists the current inventory.
+func (e *exporter) landingPage() (http.Handler, error) {
+	c := e.config.Get()
+	links := []web.LandingLinks{
+		{Address: e.telemetryPath, Text: "Metrics", Description: "The exporter's own metrics"},
+		{Address: "/sd", Text: "Service discovery", Description: "Inventory as Prometheus HTTP SD targets"},
+		{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
+	}
+	var extra strings.Builder
+	if c.HasInventory() {
+		extra.WriteString("<h2>Containers</h2><ul>")
+		for _, ct := range c.Containers {
+			fmt.Fprintf(&extra, `<li><a href="/probe?target=%s">%s</a> (%s, %s)</li>`,
+				url.QueryEscape(ct.Name), html.EscapeString(ct.Name), html.EscapeString(ct.Type), html.EscapeString(ct.Address))
+		}
+		extra.WriteString("</ul>")
+	}
+	return web.NewLandingPage(web.LandingConfig{
+		Name:        "Antspace Exporter",
+		Description: "Prometheus exporter for Antspace HK3 and Immersion cooling containers",
+		Version:     version.Info(),
+		Form: web.LandingForm{
+			Action: "/probe",
+			Inputs: []web.LandingFormInput{
+				{Label: "Target", Type: "text", Name: "target", Placeholder: "container name or host:port"},
+				{Label: "Module", Type: "text", Name: "module", Placeholder: "hk3 | immersion | auto (optional)"},
+			},
+		},
+		Links:     links,
+		ExtraHTML: extra.String(),
+	})
+}
+
+// requestLimiter answers 503 instead of queueing when too many requests are
+// in flight, so a stampede cannot pile up goroutines and memory.
+type requestLimiter struct{ slots chan struct{} }
+
+func newRequestLimiter(n int) *requestLimiter {
+	if n <= 0 {
+		return &requestLimiter{}
+	}
+	return &requestLimiter{slots: make(chan struct{}, n)}
+}
+
+func (l *requestLimiter) wrap(h http.Handler) http.Handler {
+	if l.slots == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case l.slots <- struct{}{}:
+			defer func() { <-l.slots }()
+			h.ServeHTTP(w, r)
+		default:
+			http.Error(w, fmt.Sprintf("too many concurrent requests (limit %d, --web.max-requests); retry later", cap(l.slots)), http.StatusServiceUnavailable)
+		}
+	})
+}

@@ -1,0 +1,171 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBodyBytes bounds a controller answer. Real answers are a few KiB
+// (minerInfo with a few hundred miners stays well under 1 MiB).
+const DefaultMaxBodyBytes = 4 << 20
+
+// Operations of the controller protocol.
+const (
+	OpCoolerState = "coolerState"
+	OpMinerInfo   = "minerInfo"
+	OpReset       = "reset"
+	OpSetTemp     = "setTemp"
+	OpOpen        = "open"
+	OpClose       = "close"
+)
+
+// Envelope is the controller's answer to every operation.
+type Envelope struct {
+	OK     bool            `json:"ok"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+// Client talks to container controllers over HTTP.
+type Client struct {
+	HTTP         *http.Client
+	UserAgent    string
+	MaxBodyBytes int64
+	// Observe, when set, is told the outcome of every upstream request.
+	Observe func(operation string, err error)
+}
+
+// NewClient returns a client with a transport tuned for many slow devices:
+// keep-alive connections reused per container, a small cap of connections
+// per device so a controller never sees a burst.
+func NewClient(userAgent string, maxConnsPerDevice int) *Client {
+	if maxConnsPerDevice <= 0 {
+		maxConnsPerDevice = 2
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // devices are on the site network; never go through a proxy
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0, // no global cap: one idle connection per device is the point
+		MaxIdleConnsPerHost:   maxConnsPerDevice,
+		MaxConnsPerHost:       maxConnsPerDevice,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // bounded by the probe context instead
+		DisableCompression:    false,
+	}
+	return &Client{
+		HTTP:         &http.Client{Transport: transport, CheckRedirect: noRedirects},
+		UserAgent:    userAgent,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
+}
+
+// Controllers don't redirect; following one would let a lying device point
+// the exporter at an arbitrary address.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// DeviceURL builds the controller URL for an operation.
+func DeviceURL(address, operation string, extra url.Values) string {
+	base := address
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	q := url.Values{"operation": {operation}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return strings.TrimRight(base, "/") + "/cooler?" + q.Encode()
+}
+
+// Call performs one operation and returns the decoded envelope. Any transport
+// error, non-2xx status, oversized or malformed body, or ok:false is an error
+// whose text says what went wrong.
+func (c *Client) Call(ctx context.Context, address, operation string, extra url.Values) (env *Envelope, err error) {
+	if c.Observe != nil {
+		defer func() { c.Observe(operation, err) }()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, DeviceURL(address, operation, extra), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad request: %w", operation, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: no answer before the probe timeout: %w", operation, ctxErr)
+		}
+		return nil, fmt.Errorf("%s: request failed: %w", operation, err)
+	}
+	defer resp.Body.Close()
+
+	limit := c.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: body not complete before the probe timeout: %w", operation, ctxErr)
+		}
+		return nil, fmt.Errorf("%s: reading body: %w", operation, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%s: body larger than the %d-byte limit", operation, limit)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, snippet(body))
+	}
+	env = &Envelope{}
+	if err := decodeEnvelope(body, env); err != nil {
+		return nil, fmt.Errorf("%s: %w", operation, err)
+	}
+	if !env.OK {
+		return env, fmt.Errorf("%s: device answered ok:false", operation)
+	}
+	return env, nil
+}
+
+func decodeEnvelope(body []byte, env *Envelope) error {
+	var raw struct {
+		OK     json.RawMessage `json:"ok"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	if len(raw.OK) == 0 {
+		return errors.New("answer has no \"ok\" field")
+	}
+	ok, err := parseBool(raw.OK)
+	if err != nil {
+		return fmt.Errorf("\"ok\": %w", err)
+	}
+	env.OK = ok == 1
+	env.Method = raw.Method
+	if !bytes.Equal(bytes.TrimSpace(raw.Params), []byte("null")) {
+		env.Params = raw.Params
+	}
+	return nil
+}
+
+// snippet shortens a body for an error message.
+func snippet(b []byte) string {
+	const max = 120
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

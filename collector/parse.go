@@ -1,0 +1,129 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Values arrive in whatever type a firmware chose: numbers as numbers or
+// strings, flags as bools, 0/1 or words. Parse tolerantly; anything else is an
+// error for that one field.
+
+var errNull = errors.New("null value")
+
+func parseNumber(raw json.RawMessage) (float64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0, errors.New("empty value")
+	}
+	switch raw[0] {
+	case 'n':
+		return 0, errNull
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, fmt.Errorf("bad string: %w", err)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return 0, fmt.Errorf("string %q is not a number", s)
+		}
+		return finite(v)
+	case '{', '[':
+		return 0, fmt.Errorf("%s where a number is expected", jsonKind(raw))
+	case 't', 'f':
+		return 0, errors.New("boolean where a number is expected")
+	}
+	v, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return 0, fmt.Errorf("not a number: %s", truncate(raw))
+	}
+	return finite(v)
+}
+
+func finite(v float64) (float64, error) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("non-finite number %v", v)
+	}
+	return v, nil
+}
+
+var boolWords = map[string]float64{
+	"true": 1, "on": 1, "yes": 1, "y": 1, "1": 1, "auto": 1, "enabled": 1, "enable": 1, "running": 1, "run": 1, "open": 1, "active": 1,
+	"false": 0, "off": 0, "no": 0, "n": 0, "0": 0, "manual": 0, "disabled": 0, "disable": 0, "stopped": 0, "stop": 0, "closed": 0, "inactive": 0, "": 0,
+}
+
+func parseBool(raw json.RawMessage) (float64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0, errors.New("empty value")
+	}
+	switch raw[0] {
+	case 't':
+		if string(raw) == "true" {
+			return 1, nil
+		}
+	case 'f':
+		if string(raw) == "false" {
+			return 0, nil
+		}
+	case 'n':
+		return 0, errNull
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, fmt.Errorf("bad string: %w", err)
+		}
+		if v, ok := boolWords[strings.ToLower(strings.TrimSpace(s))]; ok {
+			return v, nil
+		}
+		return 0, fmt.Errorf("string %q is not a boolean", s)
+	case '{', '[':
+		return 0, fmt.Errorf("%s where a boolean is expected", jsonKind(raw))
+	default:
+		v, err := strconv.ParseFloat(string(raw), 64)
+		if err == nil && (v == 0 || v == 1) {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("not a boolean: %s", truncate(raw))
+}
+
+// parseString renders a scalar as a label value.
+func parseString(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == 'n' {
+		return "", errNull
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("bad string: %w", err)
+		}
+		return s, nil
+	}
+	if raw[0] == '{' || raw[0] == '[' {
+		return "", fmt.Errorf("%s where a scalar is expected", jsonKind(raw))
+	}
+	return string(raw), nil
+}
+
+func jsonKind(raw json.RawMessage) string {
+	if raw[0] == '{' {
+		return "object"
+	}
+	return "array"
+}
+
+func truncate(raw []byte) string {
+	const max = 40
+	if len(raw) > max {
+		return string(raw[:max]) + "…"
+	}
+	return string(raw)
+}

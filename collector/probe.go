@@ -1,0 +1,340 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// maxUnknownFields bounds the generic series a (lying) device can create.
+const maxUnknownFields = 200
+
+// Settings is what a probe needs to know about its module.
+type Settings struct {
+	Module        string             // name of the module, for antspace_container_info
+	Type          Type               // "" detects the type from the payload
+	Scales        map[string]float64 // per device field, overrides the default factor
+	SkipMinerInfo bool
+	MaxBodyBytes  int64 // 0 keeps the client's limit
+}
+
+// FieldError is one field that was missing or could not be parsed.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e FieldError) String() string { return e.Field + ": " + e.Reason }
+
+// Result is the outcome of one probe. It is a prometheus.Collector that
+// emits every metric of the probe; register it in a fresh registry.
+type Result struct {
+	Type        Type
+	Err         error // why coolerState failed; nil when antspace_up is 1
+	MinerErr    error // why minerInfo failed; nil when it succeeded or was skipped
+	FieldErrors []FieldError
+	Duration    time.Duration
+	Timeout     time.Duration
+
+	minerSkipped bool
+	metrics      []prometheus.Metric
+}
+
+// Up reports whether the container's cooling telemetry was read.
+func (r *Result) Up() bool { return r.Err == nil }
+
+// Describe sends nothing: the label sets depend on the payload, so the
+// result is an unchecked collector.
+func (r *Result) Describe(chan<- *prometheus.Desc) {}
+
+// Collect emits the probe's metrics.
+func (r *Result) Collect(ch chan<- prometheus.Metric) {
+	ch <- gauge(metricUp, boolValue(r.Up()))
+	ch <- gauge(metricProbeDuration, r.Duration.Seconds())
+	ch <- gauge(metricProbeTimeout, r.Timeout.Seconds())
+	ch <- gauge(metricFieldErrors, float64(len(r.FieldErrors)))
+	if !r.minerSkipped {
+		ch <- gauge(metricMinerInfoUp, boolValue(r.MinerErr == nil))
+	}
+	for _, m := range r.metrics {
+		ch <- m
+	}
+}
+
+// Probe reads one container and converts its answers. It never returns
+// later than ctx allows: the context reaches every request.
+func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
+	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
+	if s.MaxBodyBytes > 0 && s.MaxBodyBytes != c.MaxBodyBytes {
+		limited := *c
+		limited.MaxBodyBytes = s.MaxBodyBytes
+		c = &limited
+	}
+
+	var (
+		wg       sync.WaitGroup
+		minerEnv *Envelope
+		minerErr error
+	)
+	if !s.SkipMinerInfo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			minerEnv, minerErr = c.Call(ctx, address, OpMinerInfo, nil)
+		}()
+	}
+	coolerEnv, err := c.Call(ctx, address, OpCoolerState, nil)
+	if err == nil {
+		err = r.convertCooler(coolerEnv.Params, s)
+	}
+	r.Err = err
+	wg.Wait()
+
+	if !s.SkipMinerInfo {
+		if minerErr == nil {
+			minerErr = r.convertMiners(minerEnv.Params, s.Scales)
+		}
+		r.MinerErr = minerErr
+	}
+	return r
+}
+
+func (r *Result) add(m *metric, v float64, labels ...string) {
+	r.metrics = append(r.metrics, prometheus.MustNewConstMetric(m.desc, m.valueType, v, labels...))
+}
+
+func (r *Result) fieldError(name string, err error) {
+	r.FieldErrors = append(r.FieldErrors, FieldError{Field: name, Reason: err.Error()})
+}
+
+func decodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("answer has no params")
+	}
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &params); err != nil {
+		return nil, fmt.Errorf("params is not an object: %s", truncate(raw))
+	}
+	return params, nil
+}
+
+// detectType decides a container's type from which fields it sends.
+func detectType(params map[string]json.RawMessage) (Type, error) {
+	best, bestScore, tie := Type(""), 0, false
+	for _, t := range Types {
+		score := 0
+		for _, f := range schemas[t].markers {
+			if _, ok := params[f]; ok {
+				score++
+			}
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = t, score, false
+		case score == bestScore && score > 0:
+			tie = true
+		}
+	}
+	if bestScore == 0 || tie {
+		return "", errors.New("cannot detect the container type from the payload; set module=hk3 or module=immersion")
+	}
+	return best, nil
+}
+
+func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
+	params, err := decodeParams(raw)
+	if err != nil {
+		return fmt.Errorf("coolerState: %w", err)
+	}
+	t := s.Type
+	if t == "" {
+		if t, err = detectType(params); err != nil {
+			return fmt.Errorf("coolerState: %w", err)
+		}
+	}
+	r.Type = t
+	sc := schemas[t]
+
+	parsed := 0
+	for i := range sc.fields {
+		f := &sc.fields[i]
+		rawValue, ok := params[f.field]
+		if !ok {
+			if !f.optional {
+				r.FieldErrors = append(r.FieldErrors, FieldError{Field: f.field, Reason: "missing"})
+			}
+			continue
+		}
+		var v float64
+		if f.kind == kindBool {
+			v, err = parseBool(rawValue)
+		} else {
+			v, err = parseNumber(rawValue)
+			v *= scaleOf(s.Scales, f)
+		}
+		if err != nil {
+			r.fieldError(f.field, err)
+			continue
+		}
+		parsed++
+		r.add(f.metric, v, f.labels...)
+	}
+	if parsed == 0 {
+		return fmt.Errorf("coolerState: none of the %s fields could be read (%d errors, first: %s)", t, len(r.FieldErrors), firstFieldError(r.FieldErrors))
+	}
+
+	r.add(metricContainerInfo, 1, string(t), moduleLabel(s), directionLabel(params, directionLong), directionLabel(params, directionLat))
+	r.addUnknown(params, sc)
+	return nil
+}
+
+func firstFieldError(errs []FieldError) string {
+	if len(errs) == 0 {
+		return "none"
+	}
+	return errs[0].String()
+}
+
+func moduleLabel(s Settings) string {
+	if s.Module != "" {
+		return s.Module
+	}
+	if s.Type == "" {
+		return "auto"
+	}
+	return string(s.Type)
+}
+
+func directionLabel(params map[string]json.RawMessage, name string) string {
+	raw, ok := params[name]
+	if !ok {
+		return ""
+	}
+	v, err := parseString(raw)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+func scaleOf(scales map[string]float64, f *field) float64 {
+	if v, ok := scales[f.field]; ok {
+		return v
+	}
+	return f.scale
+}
+
+// addUnknown exports numeric and boolean fields a newer firmware sends, so no
+// telemetry is silently dropped.
+func (r *Result) addUnknown(params map[string]json.RawMessage, sc *schema) {
+	var names []string
+	for name := range params {
+		if _, known := sc.byName[name]; known || sc.special[name] {
+			continue
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return
+	}
+	sort.Strings(names)
+	n := 0
+	for _, name := range names {
+		v, err := parseNumber(params[name])
+		if err != nil {
+			if v, err = parseBool(params[name]); err != nil || isQuoted(params[name]) {
+				continue // strings, objects and nulls have no gauge value
+			}
+		}
+		if n == maxUnknownFields {
+			r.fieldError(name, fmt.Errorf("more than %d unknown fields; the rest are dropped", maxUnknownFields))
+			return
+		}
+		n++
+		r.add(metricUnknownField, v, name)
+	}
+}
+
+func isQuoted(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return strings.HasPrefix(s, "\"")
+}
+
+func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) error {
+	params, err := decodeParams(raw)
+	if err != nil {
+		return fmt.Errorf("minerInfo: %w", err)
+	}
+	for i := range minerSummaryFields {
+		f := &minerSummaryFields[i]
+		rawValue, ok := params[f.field]
+		if !ok {
+			r.fieldError("minerInfo."+f.field, errors.New("missing"))
+			continue
+		}
+		v, err := parseNumber(rawValue)
+		if err != nil {
+			r.fieldError("minerInfo."+f.field, err)
+			continue
+		}
+		r.add(f.metric, v*scaleOf(scales, f), f.labels...)
+	}
+	rawMiners, ok := params["miner_info"]
+	if !ok || isNull(rawMiners) {
+		return nil // a container without miners yet
+	}
+	var miners map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(rawMiners, &miners); err != nil {
+		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", truncate(rawMiners))
+	}
+	ips := make([]string, 0, len(miners))
+	for ip := range miners {
+		ips = append(ips, ip)
+	}
+	sort.Strings(ips)
+	for _, ip := range ips {
+		m := miners[ip]
+		for i := range minerFields {
+			f := &minerFields[i]
+			rawValue, ok := m[f.field]
+			if !ok {
+				continue // per-miner tables vary with miner firmware
+			}
+			v, err := parseNumber(rawValue)
+			if err != nil {
+				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
+				continue
+			}
+			labels := make([]string, 0, 2)
+			labels = append(labels, ip)
+			labels = append(labels, f.labels...)
+			r.add(f.metric, v*scaleOf(scales, f), labels...)
+		}
+		model, _ := parseString(m["miner_type"])
+		firmware, _ := parseString(m["miner_version"])
+		r.add(metricMinerInfoIdentity, 1, ip, model, firmware)
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return strings.TrimSpace(string(raw)) == "null"
+}
+
+func gauge(m *metric, v float64) prometheus.Metric {
+	return prometheus.MustNewConstMetric(m.desc, m.valueType, v)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,306 @@
+// Package config loads and validates the exporter's inventory file: the
+// containers to probe, their labels, and per-module probe settings.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+)
+
+// ModuleAuto detects the container type from the payload.
+const ModuleAuto = "auto"
+
+// DefaultTimeout is a module's probe timeout when the file sets none. The
+// scrape timeout still caps it.
+const DefaultTimeout = 10 * time.Second
+
+// Config is the whole inventory file.
+type Config struct {
+	Modules    map[string]*Module `yaml:"modules,omitempty"`
+	Containers []*Container       `yaml:"containers,omitempty"`
+
+	byName    map[string]*Container
+	byAddress map[string]*Container
+}
+
+// Module holds the probe settings shared by containers of one kind.
+type Module struct {
+	// Type is hk3, immersion or auto; for the modules named like a type it
+	// defaults to that name.
+	Type    string         `yaml:"type,omitempty"`
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// Scales overrides the factor that converts a device field to base
+	// units, keyed by device field name (e.g. distribution_box_power: 1000).
+	Scales map[string]float64 `yaml:"scales,omitempty"`
+	// MaxBodyBytes bounds one controller answer.
+	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty"`
+	// MinerInfo turns the minerInfo read off when false.
+	MinerInfo *bool `yaml:"miner_info,omitempty"`
+}
+
+// Container is one inventory entry.
+type Container struct {
+	Name    string            `yaml:"name"`
+	Address string            `yaml:"address"`
+	Type    string            `yaml:"type"`
+	Module  string            `yaml:"module,omitempty"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
+
+	line int
+}
+
+// UnmarshalYAML records the entry's line for validation messages.
+func (c *Container) UnmarshalYAML(n *yaml.Node) error {
+	type plain Container
+	if err := n.Decode((*plain)(c)); err != nil {
+		return err
+	}
+	c.line = n.Line
+	return nil
+}
+
+// UnmarshalYAML rejects unknown keys inside a module too.
+func (m *Module) UnmarshalYAML(n *yaml.Node) error {
+	type plain Module
+	return n.Decode((*plain)(m))
+}
+
+// ModuleName is the module a container is probed with.
+func (c *Container) ModuleName() string {
+	if c.Module != "" {
+		return c.Module
+	}
+	return c.Type
+}
+
+// Defaults returns the built-in modules.
+func Defaults() map[string]*Module {
+	return map[string]*Module{
+		string(collector.TypeHK3):       {Type: string(collector.TypeHK3), Timeout: model.Duration(DefaultTimeout)},
+		string(collector.TypeImmersion): {Type: string(collector.TypeImmersion), Timeout: model.Duration(DefaultTimeout)},
+		ModuleAuto:                      {Type: ModuleAuto, Timeout: model.Duration(DefaultTimeout)},
+	}
+}
+
+// Empty is the configuration without an inventory file.
+func Empty() *Config {
+	c := &Config{}
+	if err := c.validate(); err != nil {
+		panic(err) // the built-in modules are valid
+	}
+	return c
+}
+
+// Load reads and validates an inventory file.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes an inventory strictly: unknown keys, duplicate entries and
+// invalid values are errors that name the line.
+func Parse(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parsing YAML: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Labels the exporter sets itself on discovered targets.
+var reservedLabels = map[string]bool{"container": true, "type": true, "instance": true, "job": true, "module": true}
+
+func (c *Config) validate() error {
+	modules := Defaults()
+	for name, m := range c.Modules {
+		if m == nil {
+			m = &Module{}
+		}
+		if name == "" {
+			return errors.New("modules: empty module name")
+		}
+		if m.Type == "" {
+			if _, builtin := modules[name]; !builtin {
+				return fmt.Errorf("modules.%s: type is required (hk3, immersion or auto)", name)
+			}
+			m.Type = modules[name].Type
+		}
+		if m.Type != ModuleAuto {
+			if _, err := collector.ParseType(m.Type); err != nil {
+				return fmt.Errorf("modules.%s: %w", name, err)
+			}
+		}
+		if m.Timeout < 0 {
+			return fmt.Errorf("modules.%s: timeout must not be negative", name)
+		}
+		if m.Timeout == 0 {
+			m.Timeout = model.Duration(DefaultTimeout)
+		}
+		if m.MaxBodyBytes < 0 {
+			return fmt.Errorf("modules.%s: max_body_bytes must not be negative", name)
+		}
+		if err := validateScales(name, m); err != nil {
+			return err
+		}
+		modules[name] = m
+	}
+	c.Modules = modules
+
+	c.byName = make(map[string]*Container, len(c.Containers))
+	c.byAddress = make(map[string]*Container, len(c.Containers))
+	for i, ct := range c.Containers {
+		if ct == nil {
+			return fmt.Errorf("containers[%d]: empty entry", i)
+		}
+		where := fmt.Sprintf("containers[%d] (line %d)", i, ct.line)
+		if ct.Name == "" {
+			return fmt.Errorf("%s: name is required", where)
+		}
+		where = fmt.Sprintf("container %q (line %d)", ct.Name, ct.line)
+		if prev, dup := c.byName[ct.Name]; dup {
+			return fmt.Errorf("%s: duplicate name, first defined on line %d", where, prev.line)
+		}
+		if err := ValidateAddress(ct.Address); err != nil {
+			return fmt.Errorf("%s: address: %w", where, err)
+		}
+		if prev, dup := c.byAddress[ct.Address]; dup {
+			return fmt.Errorf("%s: duplicate address %s, also used by %q (line %d)", where, ct.Address, prev.Name, prev.line)
+		}
+		if _, err := collector.ParseType(ct.Type); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		mod, ok := c.Modules[ct.ModuleName()]
+		if !ok {
+			return fmt.Errorf("%s: unknown module %q (known: %s)", where, ct.ModuleName(), strings.Join(c.ModuleNames(), ", "))
+		}
+		if mod.Type != ModuleAuto && mod.Type != ct.Type {
+			return fmt.Errorf("%s: module %q is for type %s, the container is %s", where, ct.ModuleName(), mod.Type, ct.Type)
+		}
+		for k, v := range ct.Labels {
+			switch {
+			case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
+				return fmt.Errorf("%s: label name %q is not a valid Prometheus label name", where, k)
+			case reservedLabels[k]:
+				return fmt.Errorf("%s: label %q is set by the exporter itself; choose another name", where, k)
+			case v == "":
+				return fmt.Errorf("%s: label %q has an empty value", where, k)
+			}
+		}
+		c.byName[ct.Name] = ct
+		c.byAddress[ct.Address] = ct
+	}
+	return nil
+}
+
+func validateScales(name string, m *Module) error {
+	allowed := collector.ScalableFields()
+	for field, factor := range m.Scales {
+		ok := false
+		for t, fields := range allowed {
+			if t != "minerInfo" && m.Type != ModuleAuto && t != m.Type {
+				continue
+			}
+			if _, ok = fields[field]; ok {
+				break
+			}
+		}
+		if !ok {
+			return fmt.Errorf("modules.%s.scales: %q is not a numeric field of %s containers or minerInfo", name, field, m.Type)
+		}
+		if factor == 0 {
+			return fmt.Errorf("modules.%s.scales.%s: factor must not be 0", name, field)
+		}
+	}
+	return nil
+}
+
+// ValidateAddress checks a host:port target.
+func ValidateAddress(addr string) error {
+	if addr == "" {
+		return errors.New("empty; want host:port")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %v", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if strings.ContainsAny(host, "/?#@ ") {
+		return fmt.Errorf("%q: host %q contains characters not allowed in a host", addr, host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not a number between 1 and 65535", addr, port)
+	}
+	return nil
+}
+
+// HasInventory reports whether the file listed any container.
+func (c *Config) HasInventory() bool { return len(c.Containers) > 0 }
+
+// Lookup finds a container by name or address.
+func (c *Config) Lookup(target string) (*Container, bool) {
+	if ct, ok := c.byName[target]; ok {
+		return ct, true
+	}
+	ct, ok := c.byAddress[target]
+	return ct, ok
+}
+
+// ModuleNames lists the configured modules, sorted.
+func (c *Config) ModuleNames() []string {
+	names := make([]string, 0, len(c.Modules))
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Settings turns a module into collector settings.
+func (m *Module) Settings(name string) collector.Settings {
+	s := collector.Settings{
+		Module:        name,
+		Scales:        m.Scales,
+		SkipMinerInfo: m.MinerInfo != nil && !*m.MinerInfo,
+		MaxBodyBytes:  m.MaxBodyBytes,
+	}
+	if m.Type != ModuleAuto {
+		s.Type = collector.Type(m.Type)
+	}
+	return s
+}

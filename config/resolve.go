@@ -1,0 +1,45 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Target is what a probe request resolved to.
+type Target struct {
+	Address    string
+	ModuleName string
+	Module     *Module
+	Container  *Container // nil for an ad-hoc host:port target
+}
+
+// Resolve maps a probe request's target and optional module to an address
+// and module. With an inventory, only its names and addresses are accepted
+// unless allowAny is set; without one, any host:port is (blackbox-style).
+// The error text is meant for the HTTP client: it says what to fix.
+func (c *Config) Resolve(target, module string, allowAny bool) (*Target, error) {
+	t := &Target{}
+	if ct, ok := c.Lookup(target); ok {
+		t.Address, t.Container, t.ModuleName = ct.Address, ct, ct.ModuleName()
+	} else {
+		if c.HasInventory() && !allowAny {
+			return nil, fmt.Errorf("target %q is not in the inventory; use a container name or address from the inventory (see /sd), or start the exporter with --probe.allow-any-target", target)
+		}
+		if err := ValidateAddress(target); err != nil {
+			return nil, fmt.Errorf("target %q is neither an inventory name nor host:port: %v", target, err)
+		}
+		t.Address, t.ModuleName = target, ModuleAuto
+	}
+	if module != "" {
+		m, ok := c.Modules[module]
+		if !ok {
+			return nil, fmt.Errorf("unknown module %q; known modules: %s", module, strings.Join(c.ModuleNames(), ", "))
+		}
+		if t.Container != nil && m.Type != ModuleAuto && m.Type != t.Container.Type {
+			return nil, fmt.Errorf("module %q is for %s containers but %q is %s in the inventory", module, m.Type, target, t.Container.Type)
+		}
+		t.ModuleName = module
+	}
+	t.Module = c.Modules[t.ModuleName]
+	return t, nil
+}

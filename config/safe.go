@@ -1,0 +1,70 @@
+package config
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+)
+
+// SafeConfig holds the current configuration and swaps it atomically on a
+// reload; a failed reload keeps the last good one.
+type SafeConfig struct {
+	mu   sync.RWMutex
+	c    *Config
+	path string
+
+	reloadSuccess   prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+	containers      prometheus.Gauge
+}
+
+// NewSafeConfig starts with the empty configuration and registers the reload
+// metrics with reg (which may be nil).
+func NewSafeConfig(path string, reg prometheus.Registerer) *SafeConfig {
+	s := &SafeConfig{c: Empty(), path: path}
+	s.reloadSuccess = newGauge("antspace_exporter_config_last_reload_successful")
+	s.reloadTimestamp = newGauge("antspace_exporter_config_last_reload_success_timestamp_seconds")
+	s.containers = newGauge("antspace_exporter_config_containers")
+	if reg != nil {
+		reg.MustRegister(s.reloadSuccess, s.reloadTimestamp, s.containers)
+	}
+	return s
+}
+
+func newGauge(name string) prometheus.Gauge {
+	info := collector.ExporterMetric(name)
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: info.Name, Help: info.Help})
+}
+
+// Path is the inventory file, empty when none is used.
+func (s *SafeConfig) Path() string { return s.path }
+
+// Get returns the current configuration. Callers must not modify it.
+func (s *SafeConfig) Get() *Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c
+}
+
+// Reload re-reads the inventory file. Without a file it only resets the
+// success metrics.
+func (s *SafeConfig) Reload() error {
+	c := Empty()
+	if s.path != "" {
+		var err error
+		if c, err = Load(s.path); err != nil {
+			s.reloadSuccess.Set(0)
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.c = c
+	s.mu.Unlock()
+	s.reloadSuccess.Set(1)
+	s.reloadTimestamp.Set(float64(time.Now().UnixNano()) / 1e9)
+	s.containers.Set(float64(len(c.Containers)))
+	return nil
+}
