@@ -125,7 +125,7 @@ func (c *Container) now() time.Time {
 // "power_distribution_Fault"). A set fault stays latched until reset or SetFault(field, false).
 func (c *Container) SetFault(field string, on bool) error {
 	if !isFault(c.typ, field) {
-		return fmt.Errorf("%q is not a fault flag of a %s container", field, c.typ)
+		return fmt.Errorf("%q is not a fault flag of %s containers", field, c.typ)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
