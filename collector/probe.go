@@ -158,6 +158,13 @@ func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
 		if t, err = detectType(params); err != nil {
 			return fmt.Errorf("coolerState: %w", err)
 		}
+	} else if !hasAny(params, schemas[t].markers) {
+		other, _ := detectType(params)
+		hint := "module=auto"
+		if other != "" {
+			hint = "module=" + string(other)
+		}
+		return fmt.Errorf("coolerState: payload has none of the %s fields %v; is the container another type? try %s", t, schemas[t].markers, hint)
 	}
 	r.Type = t
 	sc := schemas[t]
@@ -193,6 +200,15 @@ func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
 	r.add(metricContainerInfo, 1, string(t), moduleLabel(s), directionLabel(params, directionLong), directionLabel(params, directionLat))
 	r.addUnknown(params, sc)
 	return nil
+}
+
+func hasAny(params map[string]json.RawMessage, names []string) bool {
+	for _, n := range names {
+		if _, ok := params[n]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func firstFieldError(errs []FieldError) string {
@@ -272,6 +288,7 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
+	parsed := 0
 	for i := range minerSummaryFields {
 		f := &minerSummaryFields[i]
 		rawValue, ok := params[f.field]
@@ -284,7 +301,11 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			r.fieldError("minerInfo."+f.field, err)
 			continue
 		}
+		parsed++
 		r.add(f.metric, v*scaleOf(scales, f), f.labels...)
+	}
+	if parsed == 0 {
+		return errors.New("minerInfo: none of the summary fields could be read")
 	}
 	rawMiners, ok := params["miner_info"]
 	if !ok || isNull(rawMiners) {

@@ -1,0 +1,99 @@
+package collector
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParseNumber(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		want    float64
+		wantErr string
+	}{
+		{raw: `35.5`, want: 35.5},
+		{raw: `-3`, want: -3},
+		{raw: `0`, want: 0},
+		{raw: `1e3`, want: 1000},
+		{raw: `"35.5"`, want: 35.5},
+		{raw: `" 7 "`, want: 7},
+		{raw: `null`, wantErr: "null"},
+		{raw: `"abc"`, wantErr: `"abc" is not a number`},
+		{raw: `"NaN"`, wantErr: "non-finite"},
+		{raw: `"Inf"`, wantErr: "non-finite"},
+		{raw: `true`, wantErr: "boolean where a number"},
+		{raw: `{"a":1}`, wantErr: "object where a number"},
+		{raw: `[1]`, wantErr: "array where a number"},
+		{raw: ``, wantErr: "empty"},
+	} {
+		got, err := parseNumber(json.RawMessage(tc.raw))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseNumber(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseNumber(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		want    float64
+		wantErr string
+	}{
+		{raw: `true`, want: 1},
+		{raw: `false`, want: 0},
+		{raw: `1`, want: 1},
+		{raw: `0`, want: 0},
+		{raw: `"auto"`, want: 1},
+		{raw: `"Enabled"`, want: 1},
+		{raw: `"true"`, want: 1},
+		{raw: `"ON"`, want: 1},
+		{raw: `"manual"`, want: 0},
+		{raw: `"disabled"`, want: 0},
+		{raw: `"0"`, want: 0},
+		{raw: `2`, wantErr: "not a boolean"},
+		{raw: `"maybe"`, wantErr: `"maybe" is not a boolean`},
+		{raw: `{}`, wantErr: "object where a boolean"},
+		{raw: `null`, wantErr: "null"},
+		{raw: `tru`, wantErr: "not a boolean"},
+	} {
+		got, err := parseBool(json.RawMessage(tc.raw))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseBool(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseBool(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestDetectType(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		want    Type
+		wantErr bool
+	}{
+		{payload: `{"colding_tower_inlet_temp":1,"supply_liquid_pressure":0.3}`, want: TypeHK3},
+		{payload: `{"primary_supply_temp":40,"protocol_version":1}`, want: TypeImmersion},
+		{payload: `{"foo":1}`, wantErr: true},
+		{payload: `{"colding_tower_inlet_temp":1,"primary_supply_temp":40}`, wantErr: true},
+	} {
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(tc.payload), &params); err != nil {
+			t.Fatal(err)
+		}
+		got, err := detectType(params)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("detectType(%s) = %q, %v; want %q (error: %v)", tc.payload, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
