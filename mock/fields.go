@@ -98,6 +98,3 @@ const (
 	ExtraStringField = "mock_extra_string"
 )
 
-// minerInfo params field names.
-var minerInfoFields = []string{"miner_num", "total_hashrate", "pcb_max_temp", "chip_max_temp", "chip_temp_mean", "miner_info"}
-var perMinerFields = []string{"miner_type", "miner_version", "elapsed", "GHS_5s", "GHS_avg", "pcb_max_temp", "chip_max_temp"}
