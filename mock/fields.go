@@ -97,4 +97,3 @@ const (
 	ExtraBoolField   = "mock_extra_bool"
 	ExtraStringField = "mock_extra_string"
 )
-
