@@ -60,15 +60,15 @@ func optional(f field) field {
 // Unit conversions from the device's units to base units.
 const (
 	celsius       = 1.0
-	percent       = 0.01        // % -> ratio
-	megapascal    = 1e6         // MPa -> Pa
-	perHour       = 1.0 / 3600  // m³/h -> m³/s
-	kilowatt      = 1e3         // kW -> W (see docs/metrics.md on the doubtful power scales)
-	kilowattHour  = 3.6e6       // kWh -> J
-	centimeter    = 0.01        // cm -> m
-	deciVolt      = 0.1         // 0.1 V -> V
-	unity         = 1.0         // already in base units
-	terahashPerS  = 1e12        // TH/s -> H/s
+	percent       = 0.01       // % -> ratio
+	megapascal    = 1e6        // MPa -> Pa
+	perHour       = 1.0 / 3600 // m³/h -> m³/s
+	kilowatt      = 1e3        // kW -> W (see docs/metrics.md on the doubtful power scales)
+	kilowattHour  = 3.6e6      // kWh -> J
+	centimeter    = 0.01       // cm -> m
+	deciVolt      = 0.1        // 0.1 V -> V
+	unity         = 1.0        // already in base units
+	terahashPerS  = 1e12       // TH/s -> H/s
 	directionLong = "longitude_direction"
 	directionLat  = "latitude_direction"
 )

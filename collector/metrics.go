@@ -93,13 +93,13 @@ var (
 
 // Miner families (minerInfo).
 var (
-	metricMiners              = newMetric("miners", "", "Number of miners the container reports.")
-	metricHashrate            = newMetric("hashrate_hashes_per_second", "hashes_per_second", "Total hash rate of the container's miners (device reports TH/s).")
-	metricMinersTemperature   = newMetric("miners_temperature_celsius", "celsius", "Summary temperature over all miners.", "sensor")
-	metricMinerHashrate       = newMetric("miner_hashrate_hashes_per_second", "hashes_per_second", "Hash rate of one miner over a window (device scale configurable, see docs).", "miner", "window")
-	metricMinerTemperature    = newMetric("miner_temperature_celsius", "celsius", "Maximum temperature of one miner's board or chips.", "miner", "sensor")
-	metricMinerUptime         = newMetric("miner_uptime_seconds", "seconds", "Time since the miner's software started.", "miner")
-	metricMinerInfoIdentity   = newMetric("miner_info", "", "Identity of one miner.", "miner", "model", "firmware")
+	metricMiners            = newMetric("miners", "", "Number of miners the container reports.")
+	metricHashrate          = newMetric("hashrate_hashes_per_second", "hashes_per_second", "Total hash rate of the container's miners (device reports TH/s).")
+	metricMinersTemperature = newMetric("miners_temperature_celsius", "celsius", "Summary temperature over all miners.", "sensor")
+	metricMinerHashrate     = newMetric("miner_hashrate_hashes_per_second", "hashes_per_second", "Hash rate of one miner over a window (device scale configurable, see docs).", "miner", "window")
+	metricMinerTemperature  = newMetric("miner_temperature_celsius", "celsius", "Maximum temperature of one miner's board or chips.", "miner", "sensor")
+	metricMinerUptime       = newMetric("miner_uptime_seconds", "seconds", "Time since the miner's software started.", "miner")
+	metricMinerInfoIdentity = newMetric("miner_info", "", "Identity of one miner.", "miner", "model", "firmware")
 )
 
 // Exporter self-metrics (served on /metrics). Declared here so the one table
