@@ -1,0 +1,525 @@
+package dashboards
+
+// This file holds the subset of the classic Grafana dashboard JSON model the
+// generator emits, and small helpers to build panels. The committed
+// *.json files are the artefact; these types only exist to produce them.
+
+// SchemaVersion is the dashboard schemaVersion written to every dashboard
+// (Grafana 10.4/11.x save this version; newer Grafana migrates it on load).
+const SchemaVersion = 39
+
+// DatasourceRef is the datasource every panel and target uses: the
+// dashboard's `datasource` template variable.
+type DatasourceRef struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+var promDS = &DatasourceRef{Type: "prometheus", UID: "${datasource}"}
+
+// Dashboard is a classic Grafana dashboard.
+type Dashboard struct {
+	Annotations          Annotations    `json:"annotations"`
+	Description          string         `json:"description"`
+	Editable             bool           `json:"editable"`
+	FiscalYearStartMonth int            `json:"fiscalYearStartMonth"`
+	GraphTooltip         int            `json:"graphTooltip"`
+	ID                   *int           `json:"id"`
+	Links                []Link         `json:"links"`
+	Panels               []*Panel       `json:"panels"`
+	Refresh              string         `json:"refresh"`
+	SchemaVersion        int            `json:"schemaVersion"`
+	Tags                 []string       `json:"tags"`
+	Templating           Templating     `json:"templating"`
+	Time                 TimeRange      `json:"time"`
+	Timepicker           map[string]any `json:"timepicker"`
+	Timezone             string         `json:"timezone"`
+	Title                string         `json:"title"`
+	UID                  string         `json:"uid"`
+	Version              int            `json:"version"`
+	WeekStart            string         `json:"weekStart"`
+}
+
+// Annotations is the dashboard's annotation list (only Grafana's built-in).
+type Annotations struct {
+	List []map[string]any `json:"list"`
+}
+
+// Templating holds the template variables.
+type Templating struct {
+	List []Variable `json:"list"`
+}
+
+// TimeRange is the default time range.
+type TimeRange struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Link is a dashboard link or a data link.
+type Link struct {
+	AsDropdown  *bool    `json:"asDropdown,omitempty"`
+	Icon        string   `json:"icon,omitempty"`
+	IncludeVars *bool    `json:"includeVars,omitempty"`
+	KeepTime    *bool    `json:"keepTime,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	TargetBlank *bool    `json:"targetBlank,omitempty"`
+	Title       string   `json:"title"`
+	Tooltip     string   `json:"tooltip,omitempty"`
+	Type        string   `json:"type,omitempty"`
+	URL         string   `json:"url"`
+}
+
+// Variable is a template variable.
+type Variable struct {
+	AllValue    string         `json:"allValue,omitempty"`
+	Current     map[string]any `json:"current"`
+	Datasource  *DatasourceRef `json:"datasource,omitempty"`
+	Definition  string         `json:"definition,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Hide        int            `json:"hide"`
+	IncludeAll  bool           `json:"includeAll"`
+	Label       string         `json:"label"`
+	Multi       bool           `json:"multi"`
+	Name        string         `json:"name"`
+	Options     []any          `json:"options"`
+	Query       any            `json:"query"`
+	Refresh     int            `json:"refresh"`
+	Regex       string         `json:"regex"`
+	SkipURLSync bool           `json:"skipUrlSync"`
+	Sort        int            `json:"sort"`
+	Type        string         `json:"type"`
+}
+
+// VariableQuery is the Prometheus datasource's variable query object.
+type VariableQuery struct {
+	Query string `json:"query"`
+	RefID string `json:"refId"`
+}
+
+// GridPos places a panel on the 24-column grid.
+type GridPos struct {
+	H int `json:"h"`
+	W int `json:"w"`
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+// Panel is a dashboard panel or row.
+type Panel struct {
+	Collapsed       *bool            `json:"collapsed,omitempty"`
+	Datasource      *DatasourceRef   `json:"datasource,omitempty"`
+	Description     string           `json:"description,omitempty"`
+	FieldConfig     *FieldConfig     `json:"fieldConfig,omitempty"`
+	GridPos         GridPos          `json:"gridPos"`
+	ID              int              `json:"id"`
+	Options         map[string]any   `json:"options,omitempty"`
+	Panels          *[]*Panel        `json:"panels,omitempty"`
+	Targets         []Target         `json:"targets,omitempty"`
+	Title           string           `json:"title"`
+	Transformations []Transformation `json:"transformations,omitempty"`
+	Type            string           `json:"type"`
+
+	// layout hints for the builder, not serialised
+	w, h int
+}
+
+// Transformation is a Grafana data transformation.
+type Transformation struct {
+	ID      string         `json:"id"`
+	Options map[string]any `json:"options"`
+}
+
+// Target is a Prometheus query.
+type Target struct {
+	Datasource   *DatasourceRef `json:"datasource"`
+	EditorMode   string         `json:"editorMode"`
+	Exemplar     bool           `json:"exemplar"`
+	Expr         string         `json:"expr"`
+	Format       string         `json:"format"`
+	Instant      bool           `json:"instant"`
+	LegendFormat string         `json:"legendFormat"`
+	Range        bool           `json:"range"`
+	RefID        string         `json:"refId"`
+}
+
+// FieldConfig is a panel's field configuration.
+type FieldConfig struct {
+	Defaults  FieldDefaults `json:"defaults"`
+	Overrides []Override    `json:"overrides"`
+}
+
+// FieldDefaults are the panel-wide field defaults.
+type FieldDefaults struct {
+	Color      map[string]any `json:"color,omitempty"`
+	Custom     map[string]any `json:"custom,omitempty"`
+	Decimals   *int           `json:"decimals,omitempty"`
+	Mappings   []Mapping      `json:"mappings"`
+	Max        *float64       `json:"max,omitempty"`
+	Min        *float64       `json:"min,omitempty"`
+	Thresholds Thresholds     `json:"thresholds"`
+	Unit       string         `json:"unit,omitempty"`
+}
+
+// Thresholds colour values by absolute steps.
+type Thresholds struct {
+	Mode  string `json:"mode"`
+	Steps []Step `json:"steps"`
+}
+
+// Step is one threshold step; the first has a nil (null) value.
+type Step struct {
+	Color string   `json:"color"`
+	Value *float64 `json:"value"`
+}
+
+// Mapping is a value mapping.
+type Mapping struct {
+	Type    string                  `json:"type"`
+	Options map[string]MappingValue `json:"options"`
+}
+
+// MappingValue is the display text and colour of a mapped value.
+type MappingValue struct {
+	Color string `json:"color,omitempty"`
+	Index int    `json:"index"`
+	Text  string `json:"text"`
+}
+
+// Override applies properties to matching fields.
+type Override struct {
+	Matcher    Matcher    `json:"matcher"`
+	Properties []Property `json:"properties"`
+}
+
+// Matcher selects fields for an override.
+type Matcher struct {
+	ID      string `json:"id"`
+	Options string `json:"options"`
+}
+
+// Property is one overridden field property.
+type Property struct {
+	ID    string `json:"id"`
+	Value any    `json:"value"`
+}
+
+// ---- helpers -------------------------------------------------------------
+
+func f64(v float64) *float64 { return &v }
+func boolp(v bool) *bool     { return &v }
+
+// steps builds thresholds from a base colour and (value, colour) pairs.
+func steps(base string, pairs ...any) Thresholds {
+	t := Thresholds{Mode: "absolute", Steps: []Step{{Color: base}}}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		var v float64
+		switch x := pairs[i].(type) {
+		case int:
+			v = float64(x)
+		case float64:
+			v = x
+		default:
+			panic("threshold value must be a number")
+		}
+		t.Steps = append(t.Steps, Step{Color: pairs[i+1].(string), Value: f64(v)})
+	}
+	return t
+}
+
+// Colour thresholds of the MiningOS UI ("amber" is Grafana's yellow).
+var (
+	hk3TempThresholds      = steps("red", 21, "yellow", 30, "green", 37, "orange", 40, "red")
+	hk3PressureThresholds  = steps("red", 2, "yellow", 2.3, "green", 3.5, "orange", 4, "red")
+	oilTempThresholds      = steps("red", 33, "yellow", 42, "green", 46, "orange", 48, "red")
+	neutralThresholds      = steps("green")
+	zeroGoodThresholds     = steps("green", 1, "red")
+	nonZeroGoodThresholds  = steps("red", 1, "green")
+	alertCriticalThreshold = steps("green", 1, "red")
+	alertHighThreshold     = steps("green", 1, "orange")
+	alertMediumThreshold   = steps("green", 1, "yellow")
+)
+
+// valueMap builds a value mapping from (value, text, colour) triples.
+func valueMap(triples ...string) []Mapping {
+	opts := map[string]MappingValue{}
+	for i := 0; i+2 < len(triples); i += 3 {
+		opts[triples[i]] = MappingValue{Text: triples[i+1], Color: triples[i+2], Index: i / 3}
+	}
+	return []Mapping{{Type: "value", Options: opts}}
+}
+
+const offGrey = "#808080"
+
+var (
+	upMapping      = valueMap("0", "Down", "red", "1", "Up", "green")
+	onOffMapping   = valueMap("0", "Off", offGrey, "1", "On", "green")
+	faultMapping   = valueMap("0", "OK", "green", "1", "FAULT", "red")
+	plcMapping     = valueMap("0", "Connected", "green", "1", "Disconnected", "red")
+	enabledMapping = valueMap("0", "Disabled", offGrey, "1", "Enabled", "blue")
+	yesNoMapping   = valueMap("0", "No", offGrey, "1", "Yes", "green")
+	switchMapping  = valueMap("0", "Inactive", offGrey, "1", "Active", "blue")
+	successMapping = valueMap("0", "Failed", "red", "1", "OK", "green")
+)
+
+// query is a range query drawn as a time series.
+func query(expr, legend string) Target {
+	return Target{Datasource: promDS, EditorMode: "code", Expr: expr, Format: "time_series", LegendFormat: legend, Range: true}
+}
+
+// instant is an instant query drawn with the given legend (stat, bar gauge).
+func instant(expr, legend string) Target {
+	return Target{Datasource: promDS, EditorMode: "code", Expr: expr, Format: "time_series", Instant: true, LegendFormat: legend}
+}
+
+// tableQuery is an instant query in table format.
+func tableQuery(expr string) Target {
+	return Target{Datasource: promDS, EditorMode: "code", Expr: expr, Format: "table", Instant: true, LegendFormat: "__auto"}
+}
+
+func newPanel(typ, title, desc, unit string, w, h int, targets []Target) *Panel {
+	for i := range targets {
+		targets[i].RefID = string(rune('A' + i))
+	}
+	return &Panel{
+		Type:        typ,
+		Title:       title,
+		Description: desc,
+		Datasource:  promDS,
+		Targets:     targets,
+		FieldConfig: &FieldConfig{
+			Defaults:  FieldDefaults{Unit: unit, Mappings: []Mapping{}, Thresholds: neutralThresholds, Color: map[string]any{"mode": "palette-classic"}},
+			Overrides: []Override{},
+		},
+		w: w, h: h,
+	}
+}
+
+func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	p := newPanel("timeseries", title, desc, unit, w, h, targets)
+	p.FieldConfig.Defaults.Custom = map[string]any{
+		"axisBorderShow":    false,
+		"axisCenteredZero":  false,
+		"axisColorMode":     "text",
+		"axisLabel":         "",
+		"axisPlacement":     "auto",
+		"barAlignment":      0,
+		"drawStyle":         "line",
+		"fillOpacity":       10,
+		"gradientMode":      "none",
+		"hideFrom":          map[string]any{"legend": false, "tooltip": false, "viz": false},
+		"insertNulls":       false,
+		"lineInterpolation": "linear",
+		"lineWidth":         1,
+		"pointSize":         4,
+		"scaleDistribution": map[string]any{"type": "linear"},
+		"showPoints":        "never",
+		"spanNulls":         false,
+		"stacking":          map[string]any{"group": "A", "mode": "none"},
+		"thresholdsStyle":   map[string]any{"mode": "off"},
+	}
+	p.Options = map[string]any{
+		"legend":  map[string]any{"calcs": []string{"lastNotNull", "min", "max"}, "displayMode": "table", "placement": "bottom", "showLegend": true},
+		"tooltip": map[string]any{"mode": "multi", "sort": "desc"},
+	}
+	return p
+}
+
+func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	p := newPanel("stat", title, desc, unit, w, h, targets)
+	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
+	p.Options = map[string]any{
+		"colorMode":         "value",
+		"graphMode":         "area",
+		"justifyMode":       "auto",
+		"orientation":       "auto",
+		"reduceOptions":     map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
+		"showPercentChange": false,
+		"textMode":          "auto",
+		"wideLayout":        true,
+	}
+	return p
+}
+
+func bargauge(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	p := newPanel("bargauge", title, desc, unit, w, h, targets)
+	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
+	p.Options = map[string]any{
+		"displayMode":   "basic",
+		"minVizHeight":  16,
+		"minVizWidth":   8,
+		"namePlacement": "left",
+		"orientation":   "horizontal",
+		"reduceOptions": map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
+		"showUnfilled":  true,
+		"sizing":        "auto",
+		"valueMode":     "color",
+	}
+	return p
+}
+
+func stateTimeline(title, desc string, mappings []Mapping, w, h int, targets ...Target) *Panel {
+	p := newPanel("state-timeline", title, desc, "", w, h, targets)
+	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
+	p.FieldConfig.Defaults.Mappings = mappings
+	p.FieldConfig.Defaults.Custom = map[string]any{
+		"fillOpacity": 80,
+		"hideFrom":    map[string]any{"legend": false, "tooltip": false, "viz": false},
+		"insertNulls": false,
+		"lineWidth":   0,
+		"spanNulls":   false,
+	}
+	p.Options = map[string]any{
+		"alignValue":  "left",
+		"legend":      map[string]any{"displayMode": "list", "placement": "bottom", "showLegend": false},
+		"mergeValues": true,
+		"rowHeight":   0.9,
+		"showValue":   "never",
+		"tooltip":     map[string]any{"mode": "single", "sort": "none"},
+	}
+	return p
+}
+
+func table(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	p := newPanel("table", title, desc, unit, w, h, targets)
+	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
+	p.FieldConfig.Defaults.Custom = map[string]any{
+		"align":       "auto",
+		"cellOptions": map[string]any{"type": "auto"},
+		"filterable":  true,
+		"inspect":     false,
+	}
+	p.Options = map[string]any{
+		"cellHeight": "sm",
+		"footer":     map[string]any{"countRows": false, "fields": "", "reducer": []string{"sum"}, "show": false},
+		"showHeader": true,
+	}
+	return p
+}
+
+// ---- panel modifiers -------------------------------------------------------
+
+func (p *Panel) thresholds(t Thresholds) *Panel {
+	p.FieldConfig.Defaults.Thresholds = t
+	return p
+}
+
+// colorByThresholds colours a time series by its thresholds and draws them
+// as dashed lines.
+func (p *Panel) showThresholds() *Panel {
+	p.FieldConfig.Defaults.Custom["thresholdsStyle"] = map[string]any{"mode": "dashed"}
+	return p
+}
+
+func (p *Panel) mappings(m []Mapping) *Panel {
+	p.FieldConfig.Defaults.Mappings = m
+	return p
+}
+
+func (p *Panel) minMax(min, max float64) *Panel {
+	p.FieldConfig.Defaults.Min = f64(min)
+	p.FieldConfig.Defaults.Max = f64(max)
+	return p
+}
+
+func (p *Panel) decimals(n int) *Panel {
+	p.FieldConfig.Defaults.Decimals = &n
+	return p
+}
+
+func (p *Panel) stacked() *Panel {
+	p.FieldConfig.Defaults.Custom["stacking"] = map[string]any{"group": "A", "mode": "normal"}
+	p.FieldConfig.Defaults.Custom["fillOpacity"] = 25
+	return p
+}
+
+func (p *Panel) override(matcherID, match string, props ...Property) *Panel {
+	p.FieldConfig.Overrides = append(p.FieldConfig.Overrides, Override{
+		Matcher:    Matcher{ID: matcherID, Options: match},
+		Properties: props,
+	})
+	return p
+}
+
+func (p *Panel) option(key string, v any) *Panel {
+	p.Options[key] = v
+	return p
+}
+
+func (p *Panel) transform(id string, opts map[string]any) *Panel {
+	p.Transformations = append(p.Transformations, Transformation{ID: id, Options: opts})
+	return p
+}
+
+func prop(id string, v any) Property { return Property{ID: id, Value: v} }
+
+// dashedSeries draws matching series as dashed lines (setpoints).
+func dashedSeries() []Property {
+	return []Property{
+		prop("custom.lineStyle", map[string]any{"dash": []int{10, 10}, "fill": "dash"}),
+		prop("custom.fillOpacity", 0),
+	}
+}
+
+// ---- layout ----------------------------------------------------------------
+
+// layout places panels left to right on the 24-column grid, wrapping rows.
+type layout struct {
+	id     int
+	x, y   int
+	rowH   int
+	panels []*Panel
+	// collapsed row currently receiving panels, if any
+	open *Panel
+}
+
+func (l *layout) nextID() int {
+	l.id++
+	return l.id
+}
+
+func (l *layout) newline() {
+	if l.x > 0 {
+		l.y += l.rowH
+		l.x = 0
+		l.rowH = 0
+	}
+}
+
+// row starts a new (expanded) row.
+func (l *layout) row(title string) {
+	l.newline()
+	l.open = nil
+	empty := []*Panel{}
+	l.panels = append(l.panels, &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: boolp(false), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}})
+	l.y++
+}
+
+// collapsedRow starts a collapsed row: following panels nest inside it.
+func (l *layout) collapsedRow(title string) {
+	l.newline()
+	empty := []*Panel{}
+	r := &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: boolp(true), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}}
+	l.panels = append(l.panels, r)
+	l.open = r
+	l.y++
+}
+
+func (l *layout) add(ps ...*Panel) {
+	for _, p := range ps {
+		if l.x+p.w > 24 {
+			l.newline()
+		}
+		p.ID = l.nextID()
+		p.GridPos = GridPos{H: p.h, W: p.w, X: l.x, Y: l.y}
+		l.x += p.w
+		if p.h > l.rowH {
+			l.rowH = p.h
+		}
+		if l.open != nil {
+			*l.open.Panels = append(*l.open.Panels, p)
+		} else {
+			l.panels = append(l.panels, p)
+		}
+	}
+}

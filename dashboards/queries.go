@@ -1,0 +1,211 @@
+package dashboards
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// The committed dashboards: what users import and what Queries reads.
+//
+//go:embed *.json
+var committed embed.FS
+
+// Query is one PromQL query of a committed dashboard.
+type Query struct {
+	File      string // dashboard file name, e.g. "antspace-hk3.json"
+	Dashboard string // dashboard UID
+	Panel     string // panel title, or "variable <name>" for a template variable's query
+	PanelID   int    // 0 for template variables
+	RefID     string
+	Expr      string // PromQL, variables substituted when returned by Queries
+	Instant   bool   // evaluated as an instant query by Grafana
+	// Optional is non-empty when the query may legitimately return no
+	// series against a healthy fleet, and says when it returns data.
+	Optional string
+}
+
+// optional lists the panels whose queries are empty unless something
+// specific happens; keyed by dashboard UID and panel title.
+var optional = map[[2]string]string{
+	{FleetUID, "Active faults"}:             "a fault flag is set (antspace_fault_active == 1)",
+	{FleetUID, "Firing alerts"}:             "an alert of the rule bundle is firing",
+	{HK3UID, "Power from energy meters"}:    "the HK3 firmware sends power_a_distribution/power_b_distribution",
+	{HK3UID, "Unknown device fields"}:       "the device sends a field the exporter does not know",
+	{ImmersionUID, "Unknown device fields"}: "the device sends a field the exporter does not know",
+}
+
+// Built-in Grafana variables and the values Queries uses for them unless
+// vars overrides them.
+var builtinVars = map[string]string{
+	"__rate_interval": "1m",
+	"__interval":      "30s",
+	"__interval_ms":   "30000",
+	"__range":         "1h",
+	"__range_s":       "3600",
+	"__range_ms":      "3600000",
+}
+
+var varRef = regexp.MustCompile(`\$\{(\w+)(?::\w+)?\}|\$(\w+)`)
+
+// Substitute replaces Grafana variable references ($name, ${name},
+// ${name:format}) in expr. vars holds the dashboard variables (site,
+// container; a multi-value selection is given as a regex alternation such as
+// "c1|c2", and every dashboard uses these variables inside =~"..."),
+// and may override the built-ins ($__rate_interval 1m, $__interval 30s,
+// $__range 1h, ...). An unknown variable is an error.
+func Substitute(expr string, vars map[string]string) (string, error) {
+	var missing []string
+	out := varRef.ReplaceAllStringFunc(expr, func(m string) string {
+		sub := varRef.FindStringSubmatch(m)
+		name := sub[1] + sub[2]
+		if v, ok := vars[name]; ok {
+			return v
+		}
+		if v, ok := builtinVars[name]; ok {
+			return v
+		}
+		missing = append(missing, name)
+		return m
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("unknown variable(s) %s in %q", strings.Join(missing, ", "), expr)
+	}
+	return out, nil
+}
+
+// Queries returns every query of the committed dashboards — panel targets
+// and the template variables' label_values() selectors — with variables
+// substituted by Substitute. Example for an end-to-end test:
+//
+//	qs, err := dashboards.Queries(map[string]string{"site": ".*", "container": "hk3-1|imm-1"})
+func Queries(vars map[string]string) ([]Query, error) {
+	qs, err := RawQueries()
+	if err != nil {
+		return nil, err
+	}
+	for i := range qs {
+		e, err := Substitute(qs[i].Expr, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q %s: %w", qs[i].File, qs[i].Panel, qs[i].RefID, err)
+		}
+		qs[i].Expr = e
+	}
+	return qs, nil
+}
+
+// labelValuesRE matches label_values(<selector>, <label>) and label_values(<label>).
+var labelValuesRE = regexp.MustCompile(`^label_values\((?:(.*),\s*)?(\w+)\)$`)
+
+// RawQueries returns every query of the committed dashboards as written,
+// Grafana variables not substituted.
+func RawQueries() ([]Query, error) {
+	names, err := fs.Glob(committed, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var qs []Query
+	for _, name := range names {
+		b, err := committed.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var d rawDashboard
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for _, v := range d.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			def := v.Definition
+			m := labelValuesRE.FindStringSubmatch(strings.TrimSpace(def))
+			if m == nil || m[1] == "" {
+				return nil, fmt.Errorf("%s: variable %s: want label_values(<selector>, <label>), got %q", name, v.Name, def)
+			}
+			qs = append(qs, Query{File: name, Dashboard: d.UID, Panel: "variable " + v.Name, RefID: "variable", Expr: m[1], Instant: true})
+		}
+		for _, p := range flattenPanels(d.Panels) {
+			for _, t := range p.Targets {
+				qs = append(qs, Query{
+					File: name, Dashboard: d.UID, Panel: p.Title, PanelID: p.ID, RefID: t.RefID,
+					Expr: t.Expr, Instant: t.Instant && !t.Range,
+					Optional: optional[[2]string{d.UID, p.Title}],
+				})
+			}
+		}
+	}
+	return qs, nil
+}
+
+// rawDashboard is the part of the dashboard JSON Queries and the tests read.
+type rawDashboard struct {
+	ID            *int       `json:"id"`
+	UID           string     `json:"uid"`
+	Title         string     `json:"title"`
+	SchemaVersion int        `json:"schemaVersion"`
+	Panels        []rawPanel `json:"panels"`
+	Templating    struct {
+		List []rawVariable `json:"list"`
+	} `json:"templating"`
+	Links []Link `json:"links"`
+}
+
+type rawVariable struct {
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Query      any            `json:"query"`
+	Definition string         `json:"definition"`
+	Datasource *DatasourceRef `json:"datasource"`
+	Multi      bool           `json:"multi"`
+	IncludeAll bool           `json:"includeAll"`
+	Refresh    int            `json:"refresh"`
+}
+
+type rawPanel struct {
+	ID          int            `json:"id"`
+	Type        string         `json:"type"`
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Datasource  *DatasourceRef `json:"datasource"`
+	GridPos     GridPos        `json:"gridPos"`
+	FieldConfig *struct {
+		Defaults struct {
+			Unit       string            `json:"unit"`
+			Mappings   []json.RawMessage `json:"mappings"`
+			Thresholds *Thresholds       `json:"thresholds"`
+		} `json:"defaults"`
+		Overrides []struct {
+			Matcher    Matcher `json:"matcher"`
+			Properties []struct {
+				ID    string          `json:"id"`
+				Value json.RawMessage `json:"value"`
+			} `json:"properties"`
+		} `json:"overrides"`
+	} `json:"fieldConfig"`
+	Targets []struct {
+		Datasource   *DatasourceRef `json:"datasource"`
+		Expr         string         `json:"expr"`
+		RefID        string         `json:"refId"`
+		Instant      bool           `json:"instant"`
+		Range        bool           `json:"range"`
+		LegendFormat string         `json:"legendFormat"`
+	} `json:"targets"`
+	Panels []rawPanel `json:"panels"`
+}
+
+// flattenPanels returns the panels with the panels of collapsed rows
+// inlined after their row.
+func flattenPanels(ps []rawPanel) []rawPanel {
+	var out []rawPanel
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, flattenPanels(p.Panels)...)
+	}
+	return out
+}
