@@ -32,6 +32,7 @@ const DefaultTimeout = 10 * time.Second
 type Config struct {
 	Modules    map[string]*Module `yaml:"modules,omitempty"`
 	Containers []*Container       `yaml:"containers,omitempty"`
+	Control    *Control           `yaml:"control,omitempty"`
 
 	byName    map[string]*Container
 	byAddress map[string]*Container
@@ -66,6 +67,9 @@ type Container struct {
 // UnmarshalYAML records the entry's line for validation messages.
 func (c *Container) UnmarshalYAML(n *yaml.Node) error {
 	type plain Container
+	if err := checkKeys(n, (*plain)(c), "Container"); err != nil {
+		return err
+	}
 	if err := n.Decode((*plain)(c)); err != nil {
 		return err
 	}
@@ -76,6 +80,9 @@ func (c *Container) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML rejects unknown keys inside a module too.
 func (m *Module) UnmarshalYAML(n *yaml.Node) error {
 	type plain Module
+	if err := checkKeys(n, (*plain)(m), "Module"); err != nil {
+		return err
+	}
 	return n.Decode((*plain)(m))
 }
 
@@ -178,6 +185,9 @@ func (c *Config) validate() error {
 		modules[name] = m
 	}
 	c.Modules = modules
+	if err := c.Control.validate(); err != nil {
+		return err
+	}
 
 	c.byName = make(map[string]*Container, len(c.Containers))
 	c.byAddress = make(map[string]*Container, len(c.Containers))

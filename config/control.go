@@ -1,0 +1,257 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
+)
+
+// Control actions a credential can be limited to.
+const (
+	ActionReset    = "reset"
+	ActionSetpoint = "setpoint"
+	ActionCooling  = "cooling"
+)
+
+// ControlActions lists every /control action in a stable order.
+var ControlActions = []string{ActionReset, ActionSetpoint, ActionCooling}
+
+// Defaults of the control section.
+const (
+	DefaultSetpointMin         = 20.0
+	DefaultSetpointMax         = 45.0
+	DefaultControlTimeout      = 10 * time.Second
+	DefaultVerifyTimeout       = 5 * time.Second
+	DefaultBatchConcurrency    = 8
+	DefaultAuthFailuresPerMin  = 5
+	MaxControlCredentialsBytes = 1 << 20
+)
+
+// Control is the `control:` section: who may write to containers through
+// /control and within which limits. Without any credential, /control refuses
+// every request (fail-closed).
+type Control struct {
+	// CredentialsFile names a YAML file with more `tokens:` and `users:`
+	// (same format as here), so the secrets' hashes can live apart from the
+	// inventory. A relative path is relative to the exporter's working
+	// directory. It is re-read on every config reload.
+	CredentialsFile    string `yaml:"credentials_file,omitempty"`
+	ControlCredentials `yaml:",inline"`
+
+	// SetpointMin and SetpointMax bound /control/setpoint (°C, inclusive).
+	SetpointMin *float64 `yaml:"setpoint_min,omitempty"`
+	SetpointMax *float64 `yaml:"setpoint_max,omitempty"`
+	// Timeout bounds one write to one controller.
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// VerifyTimeout bounds reading the change back after a write.
+	VerifyTimeout model.Duration `yaml:"verify_timeout,omitempty"`
+	// BatchConcurrency is how many containers a selector request writes to at once.
+	BatchConcurrency int `yaml:"batch_concurrency,omitempty"`
+	// AuthFailuresPerMinute is how many failed authentications one client
+	// address may make per minute (also the burst) before it gets 429.
+	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
+
+	all ControlCredentials // inline ones plus the credentials file's
+}
+
+// ControlCredentials are bcrypt-hashed bearer tokens and basic-auth users.
+type ControlCredentials struct {
+	Tokens []*ControlCredential `yaml:"tokens,omitempty"`
+	Users  []*ControlCredential `yaml:"users,omitempty"`
+}
+
+// ControlCredential is one bearer token (Name is only a label for the audit
+// log) or one basic-auth user (Name is the user name). Hash is the bcrypt hash
+// of the token or password. Actions limits it to some actions; empty means all.
+type ControlCredential struct {
+	Name    string   `yaml:"name"`
+	Hash    string   `yaml:"hash"`
+	Actions []string `yaml:"actions,omitempty"`
+}
+
+// Allows reports whether the credential may perform action.
+func (c *ControlCredential) Allows(action string) bool {
+	if len(c.Actions) == 0 {
+		return true
+	}
+	for _, a := range c.Actions {
+		if a == action {
+			return true
+		}
+	}
+	return false
+}
+
+// Credentials returns every configured token and user (inline and from the
+// credentials file). Nil-safe.
+func (ctl *Control) Credentials() ControlCredentials {
+	if ctl == nil {
+		return ControlCredentials{}
+	}
+	return ctl.all
+}
+
+// Enabled reports whether any credential is configured. Nil-safe.
+func (ctl *Control) Enabled() bool {
+	return ctl != nil && len(ctl.all.Tokens)+len(ctl.all.Users) > 0
+}
+
+// Limits returns the effective bounds and timeouts, defaults filled in. Nil-safe.
+func (ctl *Control) Limits() ControlLimits {
+	l := ControlLimits{
+		SetpointMin:           DefaultSetpointMin,
+		SetpointMax:           DefaultSetpointMax,
+		Timeout:               DefaultControlTimeout,
+		VerifyTimeout:         DefaultVerifyTimeout,
+		BatchConcurrency:      DefaultBatchConcurrency,
+		AuthFailuresPerMinute: DefaultAuthFailuresPerMin,
+	}
+	if ctl == nil {
+		return l
+	}
+	if ctl.SetpointMin != nil {
+		l.SetpointMin = *ctl.SetpointMin
+	}
+	if ctl.SetpointMax != nil {
+		l.SetpointMax = *ctl.SetpointMax
+	}
+	if ctl.Timeout > 0 {
+		l.Timeout = time.Duration(ctl.Timeout)
+	}
+	if ctl.VerifyTimeout > 0 {
+		l.VerifyTimeout = time.Duration(ctl.VerifyTimeout)
+	}
+	if ctl.BatchConcurrency > 0 {
+		l.BatchConcurrency = ctl.BatchConcurrency
+	}
+	if ctl.AuthFailuresPerMinute > 0 {
+		l.AuthFailuresPerMinute = ctl.AuthFailuresPerMinute
+	}
+	return l
+}
+
+// ControlLimits are the control section's effective settings.
+type ControlLimits struct {
+	SetpointMin, SetpointMax float64
+	Timeout, VerifyTimeout   time.Duration
+	BatchConcurrency         int
+	AuthFailuresPerMinute    int
+}
+
+// validate checks the section and loads the credentials file. Nil-safe.
+func (ctl *Control) validate() error {
+	if ctl == nil {
+		return nil
+	}
+	all := ControlCredentials{
+		Tokens: append([]*ControlCredential(nil), ctl.Tokens...),
+		Users:  append([]*ControlCredential(nil), ctl.Users...),
+	}
+	if ctl.CredentialsFile != "" {
+		file, err := loadControlCredentials(ctl.CredentialsFile)
+		if err != nil {
+			return fmt.Errorf("control.credentials_file: %w", err)
+		}
+		all.Tokens = append(all.Tokens, file.Tokens...)
+		all.Users = append(all.Users, file.Users...)
+	}
+	if err := validateCredentials("control.tokens", all.Tokens); err != nil {
+		return err
+	}
+	if err := validateCredentials("control.users", all.Users); err != nil {
+		return err
+	}
+	for _, u := range all.Users {
+		if strings.Contains(u.Name, ":") {
+			return fmt.Errorf("control.users: user name %q must not contain ':' (basic auth separates user and password with it)", u.Name)
+		}
+	}
+	l := ctl.Limits()
+	for _, v := range []struct {
+		name string
+		val  *float64
+	}{{"setpoint_min", ctl.SetpointMin}, {"setpoint_max", ctl.SetpointMax}} {
+		if v.val != nil && (math.IsNaN(*v.val) || math.IsInf(*v.val, 0)) {
+			return fmt.Errorf("control.%s: must be a finite number", v.name)
+		}
+	}
+	if l.SetpointMin >= l.SetpointMax {
+		return fmt.Errorf("control: setpoint_min (%g) must be below setpoint_max (%g)", l.SetpointMin, l.SetpointMax)
+	}
+	switch {
+	case ctl.Timeout < 0:
+		return errors.New("control.timeout must not be negative")
+	case ctl.VerifyTimeout < 0:
+		return errors.New("control.verify_timeout must not be negative")
+	case ctl.BatchConcurrency < 0:
+		return errors.New("control.batch_concurrency must not be negative")
+	case ctl.AuthFailuresPerMinute < 0:
+		return errors.New("control.auth_failures_per_minute must not be negative")
+	}
+	ctl.all = all
+	return nil
+}
+
+func loadControlCredentials(path string) (*ControlCredentials, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxControlCredentialsBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxControlCredentialsBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxControlCredentialsBytes)
+	}
+	var creds ControlCredentials
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&creds); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: parsing YAML: %w", path, err)
+	}
+	return &creds, nil
+}
+
+func validateCredentials(where string, creds []*ControlCredential) error {
+	seen := map[string]bool{}
+	for i, c := range creds {
+		if c == nil {
+			return fmt.Errorf("%s[%d]: empty entry", where, i)
+		}
+		if c.Name == "" {
+			return fmt.Errorf("%s[%d]: name is required", where, i)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("%s: duplicate name %q", where, c.Name)
+		}
+		seen[c.Name] = true
+		if c.Hash == "" {
+			return fmt.Errorf("%s %q: hash is required (a bcrypt hash, e.g. from `antspace_exporter --control.hash-secret`)", where, c.Name)
+		}
+		// Never quote the hash back: an error message could end up in a log.
+		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
+			return fmt.Errorf("%s %q: hash is not a bcrypt hash ($2a$/$2b$/$2y$...): %v", where, c.Name, err)
+		}
+		for _, a := range c.Actions {
+			known := false
+			for _, k := range ControlActions {
+				known = known || a == k
+			}
+			if !known {
+				return fmt.Errorf("%s %q: unknown action %q (known: %s)", where, c.Name, a, strings.Join(ControlActions, ", "))
+			}
+		}
+	}
+	return nil
+}
