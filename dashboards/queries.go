@@ -83,6 +83,12 @@ func Substitute(expr string, vars map[string]string) (string, error) {
 // substituted by Substitute. Example for an end-to-end test:
 //
 //	qs, err := dashboards.Queries(map[string]string{"site": ".*", "container": "hk3-1|imm-1"})
+//
+// Range-only panel queries are returned too (Instant false); evaluated as
+// instant queries they return the panel's latest point. The fleet's "Active
+// faults" since/for columns use a subquery with step $__interval (30s by
+// default): against a Prometheus only seconds old pass a shorter
+// "__interval" (e.g. the scrape interval), or they find no aligned step yet.
 func Queries(vars map[string]string) ([]Query, error) {
 	qs, err := RawQueries()
 	if err != nil {
