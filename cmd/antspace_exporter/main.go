@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/control"
 )
 
 // DefaultListenAddress is the exporter's default port.
@@ -41,6 +42,8 @@ func run(args []string) int {
 		maxRequests   = app.Flag("web.max-requests", "Maximum concurrent /probe requests; more are answered 503. 0 means no limit.").Default("1000").Int()
 		allowAny      = app.Flag("probe.allow-any-target", "Probe host:port targets that are not in the inventory.").Bool()
 		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default("2").Int()
+		dangerous     = app.Flag("control.enable-dangerous-actions", "Allow /control/cooling (switching a container's cooling on or off). Off by default: stopping cooling under load destroys miners.").Bool()
+		hashSecret    = app.Flag("control.hash-secret", "Read a token or password from standard input, print its bcrypt hash for the control section of the config file, and exit.").Bool()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
@@ -56,6 +59,14 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+
+	if *hashSecret {
+		if err := control.HashSecret(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	}
 
 	if *configCheck {
@@ -78,6 +89,7 @@ func run(args []string) int {
 	e := newExporter(exporterOptions{
 		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
 		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxConns: *maxConns,
+		dangerous: *dangerous,
 	})
 	e.registry.MustRegister(
 		versioncollector.NewCollector("antspace_exporter"),

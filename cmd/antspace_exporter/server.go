@@ -16,6 +16,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/control"
 )
 
 // exporter wires the HTTP endpoints to their parts.
@@ -25,6 +26,8 @@ type exporter struct {
 	registry      *prometheus.Registry // the exporter's own metrics
 	client        *collector.Client
 	probe         *probeHandler
+	control       *control.Handler
+	dangerous     bool // --control.enable-dangerous-actions
 	telemetryPath string
 	routePrefix   string
 	maxRequests   int
@@ -38,6 +41,7 @@ type exporterOptions struct {
 	allowAny      bool
 	maxRequests   int
 	maxConns      int
+	dangerous     bool // --control.enable-dangerous-actions
 }
 
 func newExporter(o exporterOptions) *exporter {
@@ -66,6 +70,10 @@ func newExporter(o exporterOptions) *exporter {
 		allowAny:      o.allowAny,
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
 	}
+	e.dangerous = o.dangerous
+	e.control = control.New(control.Options{
+		Config: e.config, Client: e.client, Logger: o.logger, Registerer: reg, EnableDangerous: o.dangerous,
+	})
 	return e
 }
 
@@ -92,6 +100,7 @@ func (e *exporter) routes() (http.Handler, error) {
 	limit := newRequestLimiter(e.maxRequests)
 	mux.Handle("/probe", limit.wrap(e.probe))
 	mux.Handle("/sd", &sdHandler{config: e.config})
+	mux.Handle(control.Prefix, e.control)
 	mux.Handle(e.telemetryPath, promhttp.InstrumentMetricHandler(e.registry,
 		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
@@ -134,6 +143,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 		{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
 	}
 	var extra strings.Builder
+	fmt.Fprintf(&extra, "<h2>Control</h2><p>%s</p>", html.EscapeString(control.Summary(c, e.dangerous)))
 	if c.HasInventory() {
 		extra.WriteString("<h2>Containers</h2><ul>")
 		for _, ct := range c.Containers {

@@ -1,0 +1,348 @@
+// Package control serves the exporter's authenticated write endpoint,
+// /control/{reset,setpoint,cooling}: it checks credentials and limits, sends
+// the write to inventory containers only, reads the change back to verify
+// it, and writes one audit log line per request.
+//
+// See docs/control.md for the configuration and the HTTP contract.
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// DangerousFlag is the command-line flag that enables cooling on/off.
+const DangerousFlag = "--control.enable-dangerous-actions"
+
+// Prefix is where the handler is mounted.
+const Prefix = "/control/"
+
+const (
+	opReset   = collector.OpReset
+	opSetTemp = collector.OpSetTemp
+	opOpen    = collector.OpOpen
+	opClose   = collector.OpClose
+)
+
+// dangerous actions need DangerousFlag.
+var dangerous = map[string]bool{config.ActionCooling: true}
+
+// supported lists the actions each container type has. Both types support
+// every write of the protocol today; the check stays so a type without an
+// action is refused before anything is sent.
+var supported = map[collector.Type]map[string]bool{
+	collector.TypeHK3:       {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
+	collector.TypeImmersion: {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
+}
+
+// ConfigSource gives the current configuration (config.SafeConfig).
+type ConfigSource interface{ Get() *config.Config }
+
+// Options configure a Handler.
+type Options struct {
+	Config ConfigSource
+	// Client sends writes and read-backs; the exporter shares its probe client.
+	Client *collector.Client
+	Logger log.Logger
+	// Registerer gets antspace_exporter_control_requests_total; nil = none.
+	Registerer prometheus.Registerer
+	// EnableDangerous allows cooling on/off (DangerousFlag).
+	EnableDangerous bool
+}
+
+// Handler serves /control/.
+type Handler struct {
+	config    ConfigSource
+	client    *collector.Client
+	logger    log.Logger
+	dangerous bool
+	requests  *prometheus.CounterVec
+	failures  *failureLimiter
+	authSlots chan struct{}
+
+	dummyMu sync.Mutex
+	dummies map[int][]byte
+}
+
+// New returns the /control handler.
+func New(o Options) *Handler {
+	info := collector.ExporterMetric("antspace_exporter_control_requests_total")
+	h := &Handler{
+		config:    o.Config,
+		client:    o.Client,
+		logger:    o.Logger,
+		dangerous: o.EnableDangerous,
+		requests:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
+		failures:  newFailureLimiter(),
+		authSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		dummies:   map[int][]byte{},
+	}
+	if h.logger == nil {
+		h.logger = log.NewNopLogger()
+	}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(h.requests)
+	}
+	return h
+}
+
+// Summary is the landing page's line about control. It never shows secrets.
+func Summary(c *config.Config, dangerousEnabled bool) string {
+	ctl := c.Control
+	if !ctl.Enabled() {
+		return "Control is off: no credentials configured (see docs/control.md). Every /control request is refused."
+	}
+	creds := ctl.Credentials()
+	d := "disabled (" + DangerousFlag + " not set)"
+	if dangerousEnabled {
+		d = "enabled"
+	}
+	return fmt.Sprintf("Control is on: POST /control/reset, /control/setpoint and /control/cooling with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
+		len(creds.Tokens), len(creds.Users), d)
+}
+
+// audit collects what the request's log line says.
+type audit struct {
+	start     time.Time
+	who       string
+	attempted string
+	client    string
+	action    string
+	target    string
+	selector  string
+	params    map[string]any
+	dryRun    bool
+	status    int
+	result    string
+	message   string
+	results   []result
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := &audit{start: time.Now(), client: clientAddr(r), action: "unknown"}
+	defer h.finish(a)
+
+	action := strings.TrimPrefix(r.URL.Path, Prefix)
+	known := false
+	for _, k := range config.ControlActions {
+		known = known || k == action
+	}
+	if !known {
+		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
+			msg: fmt.Sprintf("unknown control action %q; use POST %s{%s}", truncate(action, 40), Prefix, strings.Join(config.ControlActions, ","))})
+		return
+	}
+	a.action = action
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.refuse(w, a, &httpError{status: http.StatusMethodNotAllowed, result: "method_not_allowed",
+			msg: fmt.Sprintf("use POST %s%s", Prefix, action)})
+		return
+	}
+
+	cfg := h.config.Get()
+	ctl := cfg.Control
+	if !ctl.Enabled() {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "disabled",
+			msg: "control is disabled: no credentials are configured. Add bcrypt-hashed tokens or users to the control: section of the config file " +
+				"(or to the file named by control.credentials_file) and reload; see docs/control.md"})
+		return
+	}
+	lim := ctl.Limits()
+
+	if blocked, wait := h.failures.blocked(a.client, lim.AuthFailuresPerMinute); blocked {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited",
+			msg: fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)})
+		return
+	}
+	release, err := h.acquireAuth(r.Context())
+	if err != nil {
+		h.refuse(w, a, &httpError{status: http.StatusServiceUnavailable, result: "canceled", msg: "request canceled"})
+		return
+	}
+	p, attempted, authErr := h.authenticate(r, ctl.Credentials())
+	release()
+	if authErr != nil {
+		a.attempted = attempted
+		h.failures.fail(a.client, lim.AuthFailuresPerMinute)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="antspace_exporter control"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="antspace_exporter control", charset="UTF-8"`)
+		h.refuse(w, a, &httpError{status: http.StatusUnauthorized, result: "unauthorized", msg: authErr.Error()})
+		return
+	}
+	a.who = p.who()
+	if !p.cred.Allows(action) {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "forbidden",
+			msg: fmt.Sprintf("%s may not %s (allowed actions: %s)", a.who, action, strings.Join(p.cred.Actions, ", "))})
+		return
+	}
+	if dangerous[action] && !h.dangerous {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "dangerous_disabled",
+			msg: fmt.Sprintf("%s is a dangerous action (switching cooling off under load destroys miners) and is disabled; start the exporter with %s to allow it", action, DangerousFlag)})
+		return
+	}
+
+	raw, herr := readParams(r)
+	if herr != nil {
+		h.refuse(w, a, herr)
+		return
+	}
+	a.target, a.selector = raw["target"], raw["selector"]
+	q, herr := parseRequest(action, raw, lim)
+	if herr != nil {
+		h.refuse(w, a, herr)
+		return
+	}
+	a.params, a.dryRun = q.parameters(), q.dryRun
+
+	targets, herr := resolveTargets(cfg, q)
+	if herr != nil {
+		h.refuse(w, a, herr)
+		return
+	}
+	h.execute(w, r, a, q, targets, lim)
+}
+
+// resolveTargets maps target or selector to inventory containers; nothing
+// else can be written to.
+func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpError) {
+	var targets []*config.Container
+	if q.target != "" {
+		ct, ok := cfg.Lookup(q.target)
+		if !ok {
+			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
+				msg: fmt.Sprintf("target %q is not in the inventory; only inventory containers can be controlled (names are listed at /sd)", truncate(q.target, 80))}
+		}
+		targets = []*config.Container{ct}
+	} else {
+		sel, herr := parseSelector(q.selector)
+		if herr != nil {
+			return nil, herr
+		}
+		for _, ct := range cfg.Containers {
+			if sel.matches(ct) {
+				targets = append(targets, ct)
+			}
+		}
+		if len(targets) == 0 {
+			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
+				msg: fmt.Sprintf("selector %q matches no inventory container", truncate(q.selector, 80))}
+		}
+	}
+	var lacking []string
+	for _, ct := range targets {
+		if !supported[collector.Type(ct.Type)][q.action] {
+			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
+		}
+	}
+	if len(lacking) > 0 {
+		return nil, badRequest("%s is not available on: %s; nothing was written", q.action, strings.Join(lacking, ", "))
+	}
+	return targets, nil
+}
+
+type errorAnswer struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+	Action string `json:"action,omitempty"`
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, a *audit, e *httpError) {
+	a.status, a.result, a.message = e.status, e.result, e.msg
+	act := a.action
+	if act == "unknown" {
+		act = ""
+	}
+	writeJSON(w, e.status, errorAnswer{Error: e.msg, Status: e.status, Action: act})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorAnswer{Error: "encoding the answer: " + err.Error(), Status: status})
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// finish writes the audit line and counts the request.
+func (h *Handler) finish(a *audit) {
+	if a.result == "" {
+		a.result = "internal_error"
+	}
+	h.requests.WithLabelValues(a.action, a.result).Inc()
+	kv := []any{
+		"msg", "control request",
+		"who", a.who,
+		"client", a.client,
+		"action", a.action,
+		"result", a.result,
+		"status", a.status,
+	}
+	if a.attempted != "" {
+		kv = append(kv, "attempted", a.attempted)
+	}
+	if a.target != "" {
+		kv = append(kv, "target", a.target)
+	}
+	if a.selector != "" {
+		kv = append(kv, "selector", a.selector)
+	}
+	if a.params != nil {
+		kv = append(kv, "params", formatParams(a.params), "dry_run", a.dryRun)
+	}
+	if len(a.results) > 0 {
+		names := make([]string, 0, len(a.results))
+		device := make([]string, 0, len(a.results))
+		for _, r := range a.results {
+			names = append(names, r.Container)
+			device = append(device, r.Container+"="+r.summary())
+		}
+		kv = append(kv, "containers", strings.Join(names, ","), "device", strings.Join(device, "; "))
+	}
+	if a.message != "" && a.status >= 400 {
+		kv = append(kv, "err", a.message)
+	}
+	kv = append(kv, "duration_seconds", time.Since(a.start).Seconds())
+	lg := level.Info(h.logger)
+	if a.status >= 400 {
+		lg = level.Warn(h.logger)
+	}
+	_ = lg.Log(kv...)
+}
+
+func formatParams(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,332 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// result is the outcome for one container.
+type result struct {
+	Container string `json:"container"`
+	Type      string `json:"type"`
+	// OK: the controller accepted the write (or, in a dry run, would be sent it).
+	OK bool `json:"ok"`
+	// Verified: coolerState read back shows the change within verify_timeout.
+	Verified bool `json:"verified"`
+	// Device is the controller's answer to the write.
+	Device *deviceAnswer `json:"device,omitempty"`
+	// Observed are the read-back values the verification looked at.
+	Observed    map[string]any `json:"observed,omitempty"`
+	VerifyError string         `json:"verify_error,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	Seconds     float64        `json:"duration_seconds"`
+}
+
+type deviceAnswer struct {
+	OK     bool   `json:"ok"`
+	Method string `json:"method"`
+}
+
+func (r *result) summary() string {
+	switch {
+	case r.Error != "":
+		return "error: " + r.Error
+	case r.Device == nil:
+		return "dry_run"
+	case r.Verified:
+		return "ok verified"
+	default:
+		return "ok unverified: " + r.VerifyError
+	}
+}
+
+// answer is the JSON body of an executed (or dry-run) request.
+type answer struct {
+	Action     string         `json:"action"`
+	Target     string         `json:"target,omitempty"`
+	Selector   string         `json:"selector,omitempty"`
+	Parameters map[string]any `json:"parameters"`
+	DryRun     bool           `json:"dry_run"`
+	// OK: every container accepted the write.
+	OK bool `json:"ok"`
+	// Verified: every container showed the change.
+	Verified bool     `json:"verified"`
+	Error    string   `json:"error,omitempty"`
+	Results  []result `json:"results"`
+}
+
+func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *request, targets []*config.Container, lim config.ControlLimits) {
+	ans := answer{Action: q.action, Target: q.target, Selector: q.selector, Parameters: q.parameters(), DryRun: q.dryRun}
+	results := make([]result, len(targets))
+	if q.dryRun {
+		for i, ct := range targets {
+			results[i] = result{Container: ct.Name, Type: ct.Type, OK: true}
+		}
+		ans.OK, ans.Results = true, results
+		a.status, a.result, a.results = http.StatusOK, "dry_run", results
+		writeJSON(w, http.StatusOK, ans)
+		return
+	}
+
+	// A started write is seen through even if the client goes away, so the
+	// answer and the audit line always say what was sent; each device call is
+	// bounded by the control timeouts instead.
+	ctx := context.WithoutCancel(r.Context())
+	sem := make(chan struct{}, lim.BatchConcurrency)
+	var wg sync.WaitGroup
+	for i, ct := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = h.writeOne(ctx, ct, q, lim)
+		}()
+	}
+	wg.Wait()
+
+	failed, verified := 0, 0
+	for _, res := range results {
+		if !res.OK {
+			failed++
+		}
+		if res.Verified {
+			verified++
+		}
+	}
+	ans.Results = results
+	ans.OK = failed == 0
+	ans.Verified = verified == len(results)
+	status := http.StatusOK
+	switch {
+	case failed == len(results):
+		status = http.StatusBadGateway
+		a.result = "device_error"
+		if len(results) == 1 {
+			ans.Error = fmt.Sprintf("%s: %s", results[0].Container, results[0].Error)
+		} else {
+			ans.Error = fmt.Sprintf("all %d containers failed", failed)
+		}
+	case failed > 0:
+		status = http.StatusMultiStatus
+		a.result = "partial"
+		ans.Error = fmt.Sprintf("%d of %d containers failed", failed, len(results))
+	case !ans.Verified:
+		a.result = "unverified"
+	default:
+		a.result = "success"
+	}
+	a.status, a.results, a.message = status, results, ans.Error
+	writeJSON(w, status, ans)
+}
+
+// writeOne sends the write to one container and verifies it.
+func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request, lim config.ControlLimits) result {
+	start := time.Now()
+	res := result{Container: ct.Name, Type: ct.Type}
+
+	wctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	env, err := h.client.Call(wctx, ct.Address, q.operation, q.extra)
+	cancel()
+	if env != nil {
+		res.Device = &deviceAnswer{OK: env.OK, Method: env.Method}
+	}
+	if err != nil {
+		res.Error = err.Error()
+		res.Seconds = time.Since(start).Seconds()
+		return res
+	}
+	res.OK = true
+
+	vctx, cancel := context.WithTimeout(ctx, lim.VerifyTimeout)
+	defer cancel()
+	res.Verified, res.Observed, err = h.verify(vctx, ct, q)
+	if err != nil {
+		res.VerifyError = err.Error()
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res
+}
+
+// verify reads coolerState until it shows the change or ctx ends; between
+// reads it backs off from 50 ms up to 1 s.
+func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) (bool, map[string]any, error) {
+	backoff := 50 * time.Millisecond
+	var lastErr error
+	var observed map[string]any
+	for {
+		env, err := h.client.Call(ctx, ct.Address, collector.OpCoolerState, nil)
+		if err == nil {
+			var params map[string]json.RawMessage
+			if err = json.Unmarshal(env.Params, &params); err == nil && params == nil {
+				err = errors.New("coolerState answered without params")
+			}
+			if err == nil {
+				var done bool
+				done, observed, err = check(collector.Type(ct.Type), q, params)
+				if done {
+					return true, observed, nil
+				}
+			}
+		}
+		lastErr = err
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			if lastErr == nil {
+				return false, observed, errors.New("the change did not show in coolerState within control.verify_timeout")
+			}
+			return false, observed, fmt.Errorf("not verified within control.verify_timeout: %w", lastErr)
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// Fault flags per type (device spelling), for verifying a reset.
+var faultFields = map[collector.Type][]string{
+	collector.TypeHK3: {
+		"power_fault", "liquid_level_low", "circulating_pump_fault", "fan1_fault", "fan2_fault",
+		"fluid_infusion_pump_fault", "spray_pump_fault", "cooling_tower_fan1_fault", "cooling_tower_fan2_fault",
+		"cooling_tower_fan3_fault", "leakage_fault", "supply_liquid_temp_high", "supply_liquid_temp_too_high",
+		"supply_liquid_pressure_high", "return_liquid_pressure_low", "supply_liquid_flow_low", "freezing_alarm",
+		"cooling_tower_liquid_level_low", "power_relay_fault", "liquid_level_high",
+	},
+	collector.TypeImmersion: {
+		"primary_circulating_pump", "dry_cooler_power_fre_fault", "dry_cooler_fre_conv", "second_pump1_fault",
+		"second_pump2_fault", "fan_fault", "phasefailure", "supply_liquid_temp_fault", "return_liquid_temp_fault",
+		"power_distribution_Fault", "lever_sensor_fault", "smoke_sensor_fault", "return_liquid_temp_high",
+		"return_liquid_temp_too_high", "power_distribution_temp_high", "lever_high", "lever_low", "leakage_fault",
+		"supply_liquid_temp_high", "supply_liquid_temp_too_high", "pump_alarm",
+	},
+}
+
+// pumpField is the pump that runs exactly when cooling is on.
+var pumpField = map[collector.Type]string{
+	collector.TypeHK3:       "circulating_pump",
+	collector.TypeImmersion: "one_pump",
+}
+
+// check reports whether coolerState params show the requested change:
+//   - setpoint N: supply_liquid_set_temp equals N (±0.05, the device's 0.1 °C resolution);
+//   - mode=pid: pid_mode is on;
+//   - cooling on/off: the main pump (HK3 circulating_pump, immersion one_pump) runs / stops;
+//   - reset: no fault flag of the type is set (a fault whose cause persists latches again,
+//     which is exactly what the operator needs to know).
+//
+// A done=false with a nil error means "not (yet) showing the change".
+func check(t collector.Type, q *request, p map[string]json.RawMessage) (done bool, observed map[string]any, err error) {
+	observed = map[string]any{}
+	switch q.action {
+	case config.ActionSetpoint:
+		if q.pid {
+			on, err := flagValue(p, "pid_mode")
+			if err != nil {
+				return false, observed, err
+			}
+			observed["pid_mode"] = on
+			return on, observed, nil
+		}
+		v, err := numberValue(p, "supply_liquid_set_temp")
+		if err != nil {
+			return false, observed, err
+		}
+		observed["supply_liquid_set_temp"] = v
+		if math.Abs(v-q.celsius) > 0.05+1e-9 {
+			return false, observed, fmt.Errorf("supply_liquid_set_temp is %g, requested %g", v, q.celsius)
+		}
+		return true, observed, nil
+	case config.ActionCooling:
+		f := pumpField[t]
+		on, err := flagValue(p, f)
+		if err != nil {
+			return false, observed, err
+		}
+		observed[f] = on
+		if on != q.on {
+			return false, observed, fmt.Errorf("%s is %v, want %v", f, on, q.on)
+		}
+		return true, observed, nil
+	case config.ActionReset:
+		active := []string{}
+		for _, f := range faultFields[t] {
+			if _, ok := p[f]; !ok {
+				continue
+			}
+			on, err := flagValue(p, f)
+			if err != nil || on {
+				active = append(active, f)
+			}
+		}
+		observed["faults_active"] = active
+		if len(active) > 0 {
+			return false, observed, fmt.Errorf("fault flags still set: %s", strings.Join(active, ", "))
+		}
+		return true, observed, nil
+	}
+	return false, observed, fmt.Errorf("no verification for %s", q.action)
+}
+
+func numberValue(p map[string]json.RawMessage, field string) (float64, error) {
+	raw, ok := p[field]
+	if !ok {
+		return 0, fmt.Errorf("coolerState has no %s", field)
+	}
+	raw = bytes.TrimSpace(raw)
+	var s string
+	if len(raw) > 0 && raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, fmt.Errorf("%s: %v", field, err)
+		}
+	} else {
+		s = string(raw)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s is not a number: %s", field, truncate(string(raw), 40))
+	}
+	return v, nil
+}
+
+// flagValue parses a device boolean as tolerantly as the collector does:
+// bool, 0/1 or common words.
+func flagValue(p map[string]json.RawMessage, field string) (bool, error) {
+	raw, ok := p[field]
+	if !ok {
+		return false, fmt.Errorf("coolerState has no %s", field)
+	}
+	raw = bytes.TrimSpace(raw)
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return false, fmt.Errorf("%s: %v", field, err)
+	}
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case float64:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "on", "yes", "1", "auto", "enabled", "enable", "running", "run", "open", "active":
+			return true, nil
+		case "false", "off", "no", "0", "manual", "disabled", "disable", "stopped", "stop", "closed", "inactive", "":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("%s is not a boolean: %s", field, truncate(string(raw), 40))
+}

@@ -1,0 +1,293 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/antspace-exporter/antspace_exporter/config"
+)
+
+// MaxBodyBytes bounds a /control request body.
+const MaxBodyBytes = 4 << 10
+
+// knownParams are the parameters /control accepts, from the query string,
+// a form body or a JSON object body.
+var knownParams = map[string]bool{
+	"target": true, "selector": true, "celsius": true, "mode": true, "state": true, "dry_run": true,
+}
+
+// httpError is a refusal with its status code; the message goes to the client.
+type httpError struct {
+	status int
+	result string // metric/audit result
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) *httpError {
+	return &httpError{status: http.StatusBadRequest, result: "bad_request", msg: fmt.Sprintf(format, a...)}
+}
+
+// readParams merges the query string and the body into one flat map. A
+// parameter given twice (repeated, or in both query and body) with different
+// values is an error, as is any unknown parameter: a typo must not turn into
+// a default.
+func readParams(r *http.Request) (map[string]string, *httpError) {
+	params := map[string]string{}
+	add := func(where, k, v string) *httpError {
+		if !knownParams[k] {
+			return badRequest("unknown parameter %q in %s (known: %s)", truncate(k, 40), where, strings.Join(sortedKeys(knownParams), ", "))
+		}
+		if old, ok := params[k]; ok && old != v {
+			return badRequest("parameter %q given twice with different values", k)
+		}
+		params[k] = v
+		return nil
+	}
+	for k, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if err := add("the query string", k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, result: "too_large",
+		msg: fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes)}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("reading the request body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return params, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch mt {
+	case "application/json":
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, badRequest("JSON body: %v (want an object such as {\"target\":\"hk3-001\",\"celsius\":30})", err)
+		}
+		if dec.More() {
+			return nil, badRequest("JSON body: more than one value")
+		}
+		for _, k := range sortedKeys(obj) {
+			var s string
+			switch v := obj[k].(type) {
+			case string:
+				s = v
+			case json.Number:
+				s = v.String()
+			case bool:
+				s = strconv.FormatBool(v)
+			default:
+				return nil, badRequest("JSON body: %q must be a string, number or boolean", truncate(k, 40))
+			}
+			if err := add("the JSON body", k, s); err != nil {
+				return nil, err
+			}
+		}
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, badRequest("form body: %v", err)
+		}
+		for k, vs := range form {
+			for _, v := range vs {
+				if err := add("the form body", k, v); err != nil {
+					return nil, err
+				}
+			}
+		}
+	default:
+		return nil, &httpError{status: http.StatusUnsupportedMediaType, result: "bad_request",
+			msg: fmt.Sprintf("unsupported body content type %q: send parameters in the query string, as application/x-www-form-urlencoded or as application/json", truncate(ct, 60))}
+	}
+	return params, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// request is a validated /control request.
+type request struct {
+	action   string
+	target   string
+	selector string
+	dryRun   bool
+
+	// setpoint
+	celsius float64
+	pid     bool
+	// cooling
+	on bool
+
+	operation string     // device operation
+	extra     url.Values // device parameters
+}
+
+// parameters is what the audit log and the answer show of the request.
+func (q *request) parameters() map[string]any {
+	p := map[string]any{}
+	switch q.action {
+	case config.ActionSetpoint:
+		if q.pid {
+			p["mode"] = "pid"
+		} else {
+			p["celsius"] = q.celsius
+		}
+	case config.ActionCooling:
+		p["state"] = map[bool]string{true: "on", false: "off"}[q.on]
+	}
+	return p
+}
+
+func parseBoolParam(name, v string) (bool, *httpError) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "false", "0", "no":
+		return false, nil
+	case "true", "1", "yes":
+		return true, nil
+	}
+	return false, badRequest("%s must be true or false, not %q", name, truncate(v, 20))
+}
+
+// parseRequest validates the parameters of action against the limits.
+func parseRequest(action string, p map[string]string, lim config.ControlLimits) (*request, *httpError) {
+	q := &request{action: action, target: p["target"], selector: p["selector"]}
+	var err *httpError
+	if q.dryRun, err = parseBoolParam("dry_run", p["dry_run"]); err != nil {
+		return nil, err
+	}
+	_, hasTarget := p["target"]
+	_, hasSelector := p["selector"]
+	switch {
+	case hasTarget && hasSelector:
+		return nil, badRequest("give either target or selector, not both")
+	case !hasTarget && !hasSelector:
+		return nil, badRequest("missing target=<container name> (or selector=<label>=<value>,... for several containers)")
+	case hasTarget && q.target == "":
+		return nil, badRequest("target is empty")
+	case hasSelector && q.selector == "":
+		return nil, badRequest("selector is empty")
+	}
+	allowed := map[string]bool{"target": true, "selector": true, "dry_run": true}
+	switch action {
+	case config.ActionReset:
+		q.operation = opReset
+	case config.ActionSetpoint:
+		allowed["celsius"], allowed["mode"] = true, true
+		c, hasC := p["celsius"]
+		m, hasM := p["mode"]
+		switch {
+		case hasC && hasM:
+			return nil, badRequest("give either celsius=<number> or mode=pid, not both")
+		case hasM:
+			if !strings.EqualFold(m, "pid") {
+				return nil, badRequest("mode must be pid (to hand the setpoint to the PID loop), not %q", truncate(m, 20))
+			}
+			q.pid = true
+			q.extra = url.Values{"temp": {"pid"}}
+		case hasC:
+			v, perr := strconv.ParseFloat(strings.TrimSpace(c), 64)
+			if perr != nil {
+				return nil, badRequest("celsius must be a number, not %q", truncate(c, 20))
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, badRequest("celsius must be a finite number, not %q", truncate(c, 20))
+			}
+			if v < lim.SetpointMin || v > lim.SetpointMax {
+				return nil, badRequest("celsius %g is outside the allowed range %g to %g °C (control.setpoint_min/setpoint_max)", v, lim.SetpointMin, lim.SetpointMax)
+			}
+			q.celsius = v
+			q.extra = url.Values{"temp": {strconv.FormatFloat(v, 'f', -1, 64)}}
+		default:
+			return nil, badRequest("missing celsius=<number> (or mode=pid)")
+		}
+		q.operation = opSetTemp
+	case config.ActionCooling:
+		allowed["state"] = true
+		switch s := strings.ToLower(p["state"]); s {
+		case "on":
+			q.on, q.operation = true, opOpen
+		case "off":
+			q.on, q.operation = false, opClose
+		case "":
+			return nil, badRequest("missing state=on|off")
+		default:
+			return nil, badRequest("state must be on or off, not %q", truncate(p["state"], 20))
+		}
+	}
+	for k := range p {
+		if !allowed[k] {
+			return nil, badRequest("parameter %q does not apply to %s", k, action)
+		}
+	}
+	return q, nil
+}
+
+// selector is a conjunction of label equalities over the inventory: the
+// container's labels plus name (alias container) and type.
+type selector []struct{ key, value string }
+
+func parseSelector(s string) (selector, *httpError) {
+	var sel selector
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" || strings.ContainsAny(k, "!~") {
+			return nil, badRequest("selector %q: want label=value pairs separated by commas, e.g. site=dc1,type=hk3 (only equality is supported)", truncate(s, 80))
+		}
+		if k == "container" {
+			k = "name"
+		}
+		sel = append(sel, struct{ key, value string }{k, v})
+	}
+	return sel, nil
+}
+
+func (sel selector) matches(ct *config.Container) bool {
+	for _, m := range sel {
+		var got string
+		switch m.key {
+		case "name":
+			got = ct.Name
+		case "type":
+			got = ct.Type
+		default:
+			got = ct.Labels[m.key]
+		}
+		if got != m.value {
+			return false
+		}
+	}
+	return true
+}
