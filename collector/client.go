@@ -42,6 +42,46 @@ type Client struct {
 	MaxBodyBytes int64
 	// Observe, when set, is told the outcome of every upstream request.
 	Observe func(operation string, err error)
+	// Coalesce, when set, lets Read share upstream reads between probes.
+	Coalesce *Coalescer
+
+	slots chan struct{} // global bound on upstream requests in flight; nil = none
+}
+
+// LimitConcurrency bounds the upstream requests in flight across all
+// containers; n <= 0 removes the bound. A request waits for a free slot as
+// long as its context allows. Call it before the client is used.
+func (c *Client) LimitConcurrency(n int) {
+	if n <= 0 {
+		c.slots = nil
+		return
+	}
+	c.slots = make(chan struct{}, n)
+}
+
+// MaxConcurrency is the bound set with LimitConcurrency (0 = none).
+func (c *Client) MaxConcurrency() int { return cap(c.slots) }
+
+// InFlight is the number of upstream requests holding a slot.
+func (c *Client) InFlight() int { return len(c.slots) }
+
+func (c *Client) bodyLimit() int64 {
+	if c.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return c.MaxBodyBytes
+}
+
+// Read performs a read operation (coolerState, minerInfo). With a Coalescer
+// set, concurrent and recent reads of the same container share one upstream
+// request (see Coalescer).
+func (c *Client) Read(ctx context.Context, address, operation string) (*Envelope, error) {
+	if c.Coalesce == nil || c.Coalesce.Window() <= 0 {
+		return c.Call(ctx, address, operation, nil)
+	}
+	return c.Coalesce.Do(ctx, address, operation, c.bodyLimit(), func(shared context.Context) (*Envelope, error) {
+		return c.Call(shared, address, operation, nil)
+	})
 }
 
 // NewClient returns a client with a transport tuned for many slow devices:
@@ -89,6 +129,17 @@ func DeviceURL(address, operation string, extra url.Values) string {
 // error, non-2xx status, oversized or malformed body, or ok:false is an error
 // whose text says what went wrong.
 func (c *Client) Call(ctx context.Context, address, operation string, extra url.Values) (env *Envelope, err error) {
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: no free upstream slot before the probe timeout (all %d in use, --upstream.max-concurrent): %w", operation, cap(c.slots), ctx.Err())
+		}
+	}
+	if c.Coalesce != nil && operation != OpCoolerState && operation != OpMinerInfo {
+		defer c.Coalesce.Forget(address) // a write changes what the next read must see
+	}
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
@@ -109,10 +160,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	}
 	defer resp.Body.Close()
 
-	limit := c.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
+	limit := c.bodyLimit()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -62,7 +62,7 @@ var (
 	metricProbeTimeout    = newMetric("probe_timeout_seconds", "seconds", "The timeout the probe ran with (scrape timeout minus offset, capped by the module timeout).")
 	metricMinerInfoUp     = newMetric("miner_info_success", "", "1 when the container's minerInfo was read and parsed, 0 otherwise.")
 	metricFieldErrors     = newMetric("probe_field_errors", "", "Number of device fields that were missing or could not be parsed in this probe.")
-	metricContainerInfo   = newMetric("container_info", "", "Identity of the probed container; type is the detected or configured container type, module the requested module.", "type", "module", "longitude_direction", "latitude_direction")
+	metricContainerInfo   = newMetric("container_info", "", "Identity of the probed container: type is the detected or configured container type (stored as exported_type when the target carries its own type label, as /sd targets do), module the requested module.", "type", "module", "longitude_direction", "latitude_direction")
 	metricUnknownField    = newMetric("unknown_field_value", "", "Numeric or boolean coolerState field this exporter does not know (newer firmware), exported as sent.", "field")
 	metricProtocolVersion = newMetric("protocol_version", "", "Protocol version the controller reports (immersion).")
 )

@@ -87,10 +87,10 @@ func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			minerEnv, minerErr = c.Call(ctx, address, OpMinerInfo, nil)
+			minerEnv, minerErr = c.Read(ctx, address, OpMinerInfo)
 		}()
 	}
-	coolerEnv, err := c.Call(ctx, address, OpCoolerState, nil)
+	coolerEnv, err := c.Read(ctx, address, OpCoolerState)
 	if err == nil {
 		err = r.convertCooler(coolerEnv.Params, s)
 	}
