@@ -1,0 +1,496 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/mock"
+)
+
+// Timing of the suite. Prometheus scrapes and evaluates every interval; the
+// rules' for/keep_firing_for are divided by speedup (1m -> 3s, 2m -> 6s,
+// 5m -> 15s), so their order is kept: a device alert's keep_firing_for (15s)
+// still outlasts AntspaceContainerUnreachable's for (6s), which is what lets
+// Alertmanager inhibit it instead of seeing it resolve.
+const (
+	interval = time.Second
+	speedup  = 20
+	// wait bounds each condition: the longest chain is keep_firing_for
+	// (15s) plus a few scrape/evaluation/notification rounds.
+	wait = 60 * time.Second
+)
+
+// stack is everything the suite started.
+type stack struct {
+	root         string
+	dir          string
+	fleet        []*fleetContainer
+	exporter     *process
+	exporterAddr string
+	prom         promAPI
+	am           amAPI
+	webhook      *webhookRecorder
+}
+
+func (s *stack) container(name string) *fleetContainer {
+	for _, c := range s.fleet {
+		if c.Name == name {
+			return c
+		}
+	}
+	panic("no container " + name)
+}
+
+// TestEndToEnd runs mock containers → the exporter binary → Prometheus with
+// examples/prometheus.yml and the rule bundle → Alertmanager with
+// examples/alertmanager.yml, and asserts each scenario of issue 7 through
+// their HTTP APIs. Stopping the exporter comes last.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end suite skipped in -short mode")
+	}
+	promBin := requireBinary(t, "prometheus")
+	amBin := requireBinary(t, "prometheus-alertmanager", "alertmanager")
+	s := setup(t, promBin, amBin)
+
+	start := time.Now()
+	steps := []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"1_AllContainersScraped", s.scenarioScrape},
+		{"2_LeakageAlertRoutedAndResolved", s.scenarioLeakage},
+		{"3_UnreachableInhibitsDeviceAlerts", s.scenarioUnreachable},
+		{"4_ExporterDown", s.scenarioExporterDown},
+	}
+	for _, st := range steps {
+		t0 := time.Now()
+		ok := t.Run(st.name, st.f)
+		t.Logf("%s: %v in %v", st.name, map[bool]string{true: "ok", false: "FAILED"}[ok], time.Since(t0).Round(100*time.Millisecond))
+	}
+	t.Logf("scenarios took %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+func setup(t *testing.T, promBin, amBin string) *stack {
+	root := repoRoot(t)
+	dir := t.TempDir()
+	s := &stack{root: root, dir: dir}
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	exporterBin := buildBinary(t, root, "./cmd/antspace_exporter", filepath.Join(dir, "bin"))
+
+	// The fleet: names as in the demo (targets.example.yml), since the static
+	// job of examples/prometheus.yml lists hk3-002 and imm-002 by name.
+	s.fleet = []*fleetContainer{
+		{Name: "hk3-001", Type: mock.HK3, Seed: 1, Site: "demo", Row: "1"},
+		{Name: "hk3-002", Type: mock.HK3, Seed: 2, Site: "demo", Row: "1"},
+		{Name: "imm-001", Type: mock.Immersion, Seed: 3, Site: "demo", Row: "2"},
+		{Name: "imm-002", Type: mock.Immersion, Seed: 4, Site: "demo", Row: "2"},
+	}
+	for _, c := range s.fleet {
+		c.start(t, "127.0.0.1:0")
+	}
+	t.Cleanup(func() {
+		for _, c := range s.fleet {
+			c.stop(t)
+		}
+	})
+
+	inv := filepath.Join(dir, "inventory.yml")
+	if err := os.WriteFile(inv, []byte(inventory(s.fleet, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.exporterAddr = freeAddr(t)
+	s.exporter = startProcess(t, logDir, "antspace_exporter", exporterBin,
+		"--config.file="+inv, "--web.listen-address="+s.exporterAddr)
+	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", 30*time.Second)
+
+	s.webhook = startWebhook(t)
+	amAddr, promAddr := freeAddr(t), freeAddr(t)
+	r, err := Render(RenderOptions{
+		Root: root, OutDir: filepath.Join(dir, "config"),
+		ExporterAddr: s.exporterAddr, AlertmanagerAddr: amAddr, WebhookAddr: s.webhook.addr(),
+		Interval: interval, Speedup: speedup,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	am := startProcess(t, logDir, "alertmanager", amBin,
+		"--config.file="+r.Alertmanager,
+		"--storage.path="+filepath.Join(dir, "alertmanager"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=", // no clustering: no gossip port, no peers
+	)
+	am.waitHTTP(t, "http://"+amAddr+"/-/ready", 30*time.Second)
+	s.am = amAPI{base: "http://" + amAddr}
+
+	prom := startProcess(t, logDir, "prometheus", promBin,
+		"--config.file="+r.Prometheus,
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus"),
+		"--web.listen-address="+promAddr,
+		"--web.enable-lifecycle",
+	)
+	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 60*time.Second)
+	s.prom = promAPI{base: "http://" + promAddr}
+	t.Logf("Prometheus http://%s, Alertmanager http://%s, exporter http://%s", promAddr, amAddr, s.exporterAddr)
+	return s
+}
+
+// Scenario 1: every container is scraped exactly once (through /sd or the
+// static relabelling), antspace_up is 1 for each, and the key metrics of
+// both types carry the inventory labels.
+func (s *stack) scenarioScrape(t *testing.T) {
+	eventually(t, wait, "all targets up", func() (bool, string) {
+		ts, err := s.prom.targets()
+		if err != nil {
+			return false, err.Error()
+		}
+		pools := map[string][]string{}
+		for _, tg := range ts {
+			if tg.Health != "up" {
+				return false, fmt.Sprintf("target %s in %s is %s (%s)", tg.ScrapeURL, tg.ScrapePool, tg.Health, tg.LastError)
+			}
+			pools[tg.ScrapePool] = append(pools[tg.ScrapePool], tg.Labels["instance"])
+		}
+		for _, l := range pools {
+			slices.Sort(l)
+		}
+		want := map[string][]string{
+			"antspace":          {"hk3-001", "imm-001"}, // from /sd, minus the static ones
+			"antspace_static":   {"hk3-002", "imm-002"},
+			"antspace_exporter": {s.exporterAddr},
+		}
+		for pool, w := range want {
+			if !slices.Equal(pools[pool], w) {
+				return false, fmt.Sprintf("pool %s has %v, want %v (all: %v)", pool, pools[pool], w, pools)
+			}
+		}
+		return len(pools) == len(want), fmt.Sprintf("pools %v", pools)
+	})
+
+	// Both patterns give the same target labels.
+	ts, err := s.prom.targets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range ts {
+		if tg.ScrapePool == "antspace_exporter" {
+			continue
+		}
+		c := s.container(tg.Labels["instance"])
+		want := map[string]string{"job": "antspace", "instance": c.Name, "container": c.Name, "type": string(c.Type), "site": c.Site, "row": c.Row}
+		if !match(tg.Labels, want) {
+			t.Errorf("target %s (pool %s) labels %s, want %s", tg.ScrapeURL, tg.ScrapePool, describe(tg.Labels), describe(want))
+		}
+		if !strings.Contains(tg.ScrapeURL, "module="+string(c.Type)) || !strings.Contains(tg.ScrapeURL, "target="+c.Name) {
+			t.Errorf("target %s: scrape URL %s lacks target=%s and module=%s", c.Name, tg.ScrapeURL, c.Name, c.Type)
+		}
+	}
+
+	eventually(t, wait, "antspace_up == 1 once per container", func() (bool, string) {
+		res, err := s.prom.query("antspace_up")
+		if err != nil {
+			return false, err.Error()
+		}
+		seen := map[string]int{}
+		for _, r := range res {
+			c := r.Metric["container"]
+			seen[c]++
+			if r.value() != "1" {
+				return false, fmt.Sprintf("antspace_up%s = %s", describe(r.Metric), r.value())
+			}
+		}
+		for _, c := range s.fleet {
+			if seen[c.Name] != 1 {
+				return false, fmt.Sprintf("%d antspace_up series for %s (%v)", seen[c.Name], c.Name, seen)
+			}
+		}
+		return len(seen) == len(s.fleet), fmt.Sprintf("containers %v", seen)
+	})
+
+	keys := map[mock.Type][]string{
+		mock.HK3: {
+			`antspace_temperature_celsius{sensor="supply_liquid"}`,
+			`antspace_supply_liquid_setpoint_celsius`,
+			`antspace_pressure_pascals{sensor="supply_liquid"}`,
+			`antspace_flow_cubic_meters_per_second{sensor="supply_liquid"}`,
+			`antspace_power_watts`,
+			`antspace_humidity_ratio`,
+			`antspace_component_running{component="circulating_pump"}`,
+			`antspace_fault_active{fault="leakage_fault"}`,
+			`antspace_hashrate_hashes_per_second`,
+			`antspace_container_info`,
+		},
+		mock.Immersion: {
+			`antspace_temperature_celsius{sensor="primary_supply"}`,
+			`antspace_temperature_celsius{sensor="secondary_supply1"}`,
+			`antspace_supply_liquid_setpoint_celsius`,
+			`antspace_tank_level_meters`,
+			`antspace_voltage_volts`,
+			`antspace_frequency_hertz`,
+			`antspace_power_watts`,
+			`antspace_fault_active{fault="leakage_fault"}`,
+			`antspace_protocol_version`,
+			`antspace_hashrate_hashes_per_second`,
+		},
+	}
+	for _, c := range s.fleet {
+		for _, sel := range keys[c.Type] {
+			q := withMatchers(sel, fmt.Sprintf(`container=%q`, c.Name))
+			res, err := s.prom.query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) == 0 {
+				t.Errorf("%s: no series", q)
+				continue
+			}
+			want := map[string]string{"container": c.Name, "type": string(c.Type), "site": c.Site, "row": c.Row, "job": "antspace", "instance": c.Name}
+			for _, r := range res {
+				if !match(r.Metric, want) {
+					t.Errorf("%s: series %s lacks %s", q, describe(r.Metric), describe(want))
+				}
+			}
+		}
+	}
+	// Nothing of one type leaks into the other.
+	for q, typ := range map[string]string{`antspace_pressure_pascals`: "hk3", `antspace_tank_level_meters`: "immersion"} {
+		res, err := s.prom.query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Metric["type"] != typ {
+				t.Errorf("%s on a %s container: %s", q, r.Metric["type"], describe(r.Metric))
+			}
+		}
+	}
+
+	// The exporter's own metrics.
+	for _, q := range []string{`up{job="antspace_exporter"} == 1`, `antspace_exporter_build_info{job="antspace_exporter"}`, `antspace_exporter_probes_total{result="success"}`} {
+		res, err := s.prom.query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) == 0 {
+			t.Errorf("%s: no series", q)
+		}
+	}
+}
+
+// Scenario 2: a leakage fault on an HK3 container (discovered through /sd)
+// fires AntspaceLeakage in Prometheus; Alertmanager receives it with
+// severity critical, the container's labels and the runbook link, and
+// routes it to the pager receiver. Clearing the fault resolves it.
+func (s *stack) scenarioLeakage(t *testing.T) {
+	c := s.container("hk3-001")
+	sel := map[string]string{"alertname": "AntspaceLeakage", "container": c.Name}
+	want := map[string]string{
+		"alertname": "AntspaceLeakage", "severity": "critical", "class": "device", "fault": "leakage_fault",
+		"container": c.Name, "instance": c.Name, "job": "antspace", "type": "hk3", "site": c.Site, "row": c.Row,
+	}
+	if a := s.promAlerts(t, sel); len(a) != 0 {
+		t.Fatalf("AntspaceLeakage already active before the fault: %v", a)
+	}
+
+	if err := c.server().SetFault("leakage_fault", true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, "AntspaceLeakage firing in Prometheus", func() (bool, string) {
+		as := s.promAlerts(t, sel)
+		if len(as) != 1 {
+			return false, fmt.Sprintf("%d alerts: %v", len(as), as)
+		}
+		return as[0].State == "firing", "state " + as[0].State
+	})
+	a := s.promAlerts(t, sel)[0]
+	if !match(a.Labels, want) {
+		t.Errorf("Prometheus alert labels %s, want %s", describe(a.Labels), describe(want))
+	}
+
+	eventually(t, wait, "AntspaceLeakage active in Alertmanager", func() (bool, string) {
+		as := s.amAlerts(t, sel)
+		if len(as) != 1 {
+			return false, fmt.Sprintf("%d alerts", len(as))
+		}
+		return as[0].Status.State == "active", "state " + as[0].Status.State
+	})
+	am := s.amAlerts(t, sel)[0]
+	if !match(am.Labels, want) {
+		t.Errorf("Alertmanager alert labels %s, want %s", describe(am.Labels), describe(want))
+	}
+	if u := am.Annotations["runbook_url"]; !strings.HasPrefix(u, "https://") || !strings.HasSuffix(u, "#antspaceleakage") {
+		t.Errorf("runbook_url annotation %q, want an https link to #antspaceleakage", u)
+	}
+	if d := am.Annotations["description"]; !strings.Contains(d, c.Name) || !strings.Contains(d, c.Site) {
+		t.Errorf("description %q does not name the container and site", d)
+	}
+	var receivers []string
+	for _, r := range am.Receivers {
+		receivers = append(receivers, r.Name)
+	}
+	if !slices.Equal(receivers, []string{"pager"}) {
+		t.Errorf("receivers %v, want [pager] (severity critical)", receivers)
+	}
+	eventually(t, wait, "pager webhook notified", func() (bool, string) {
+		return s.webhook.received("/pager", "firing", sel), "no firing AntspaceLeakage on /pager yet"
+	})
+
+	// Clear it the way an operator would: the controller's reset operation.
+	// TODO(control): POST /control/reset through the exporter once it exists.
+	resp, err := http.Get(c.server().URL() + "/cooler?operation=reset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	eventually(t, wait, "leakage flag back to 0", func() (bool, string) {
+		res, err := s.prom.query(fmt.Sprintf(`antspace_fault_active{container=%q,fault="leakage_fault"}`, c.Name))
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
+	})
+	eventually(t, wait, "AntspaceLeakage resolved in Prometheus and Alertmanager", func() (bool, string) {
+		p, a := s.promAlerts(t, sel), s.amAlerts(t, sel)
+		return len(p) == 0 && len(a) == 0, fmt.Sprintf("%d in Prometheus, %d in Alertmanager", len(p), len(a))
+	})
+}
+
+// Scenario 3: a container (scraped through the static relabelling) with a
+// firing device alert becomes unreachable: AntspaceContainerUnreachable
+// fires and Alertmanager inhibits the device alert, which Prometheus keeps
+// firing (keep_firing_for) rather than resolving. Back on its address, the
+// container's alerts resolve.
+func (s *stack) scenarioUnreachable(t *testing.T) {
+	c := s.container("hk3-002")
+	device := map[string]string{"alertname": "AntspaceCirculatingPumpFault", "container": c.Name}
+	unreach := map[string]string{"alertname": "AntspaceContainerUnreachable", "container": c.Name}
+
+	if err := c.server().SetFault("circulating_pump_fault", true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, "device alert active in Alertmanager", func() (bool, string) {
+		as := s.amAlerts(t, device)
+		return len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts", len(as))
+	})
+
+	addr := c.Addr
+	c.stop(t)
+	eventually(t, wait, "antspace_up == 0", func() (bool, string) {
+		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
+	})
+	eventually(t, wait, "unreachable alert fires and inhibits the device alert", func() (bool, string) {
+		us := s.amAlerts(t, unreach)
+		if len(us) != 1 || us[0].Status.State != "active" {
+			return false, fmt.Sprintf("%d unreachable alerts", len(us))
+		}
+		ds := s.amAlerts(t, device)
+		if len(ds) != 1 {
+			return false, fmt.Sprintf("%d device alerts in Alertmanager (did it resolve before the unreachable alert fired?)", len(ds))
+		}
+		d := ds[0]
+		return d.Status.State == "suppressed" && slices.Contains(d.Status.InhibitedBy, us[0].Fingerprint),
+			fmt.Sprintf("device alert %s inhibitedBy %v, unreachable fingerprint %s", d.Status.State, d.Status.InhibitedBy, us[0].Fingerprint)
+	})
+	u := s.amAlerts(t, unreach)[0]
+	if !match(u.Labels, map[string]string{"severity": "critical", "class": "reachability", "site": c.Site, "type": "hk3", "job": "antspace"}) {
+		t.Errorf("unreachable alert labels %s", describe(u.Labels))
+	}
+	if u.Annotations["runbook_url"] == "" {
+		t.Error("unreachable alert has no runbook_url")
+	}
+	// Only this container is affected.
+	for _, o := range s.fleet {
+		if o != c && len(s.amAlerts(t, map[string]string{"alertname": "AntspaceContainerUnreachable", "container": o.Name})) > 0 {
+			t.Errorf("%s reported unreachable too", o.Name)
+		}
+	}
+
+	c.start(t, addr) // a fresh controller on the same address: faults clear
+	eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
+		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1 && res[0].value() == "1", fmt.Sprintf("%v", res)
+	})
+	eventually(t, wait, "unreachable and device alerts resolved", func() (bool, string) {
+		n := len(s.promAlerts(t, unreach)) + len(s.amAlerts(t, unreach)) + len(s.promAlerts(t, device)) + len(s.amAlerts(t, device))
+		return n == 0, fmt.Sprintf("%d still active", n)
+	})
+}
+
+// Scenario 4 (last: it stops the exporter): AntspaceExporterDown fires and
+// reaches Alertmanager.
+func (s *stack) scenarioExporterDown(t *testing.T) {
+	sel := map[string]string{"alertname": "AntspaceExporterDown"}
+	s.exporter.stop(t)
+	eventually(t, wait, "AntspaceExporterDown firing in Prometheus", func() (bool, string) {
+		as := s.promAlerts(t, sel)
+		return len(as) == 1 && as[0].State == "firing", fmt.Sprintf("%v", as)
+	})
+	eventually(t, wait, "AntspaceExporterDown active in Alertmanager", func() (bool, string) {
+		as := s.amAlerts(t, sel)
+		return len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts", len(as))
+	})
+	a := s.amAlerts(t, sel)[0]
+	want := map[string]string{"severity": "critical", "class": "exporter", "job": "antspace_exporter", "instance": s.exporterAddr}
+	if !match(a.Labels, want) {
+		t.Errorf("labels %s, want %s", describe(a.Labels), describe(want))
+	}
+	if a.Annotations["runbook_url"] == "" {
+		t.Error("no runbook_url")
+	}
+}
+
+func (s *stack) promAlerts(t *testing.T, sel map[string]string) []promAlert {
+	t.Helper()
+	as, err := s.prom.alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []promAlert
+	for _, a := range as {
+		if match(a.Labels, sel) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (s *stack) amAlerts(t *testing.T, sel map[string]string) []amAlert {
+	t.Helper()
+	as, err := s.am.alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []amAlert
+	for _, a := range as {
+		if match(a.Labels, sel) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// withMatchers adds label matchers to a selector such as `m` or `m{a="b"}`.
+func withMatchers(sel, matchers string) string {
+	if strings.HasSuffix(sel, "}") {
+		return strings.TrimSuffix(sel, "}") + "," + matchers + "}"
+	}
+	return sel + "{" + matchers + "}"
+}
