@@ -1,0 +1,238 @@
+package collector_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/mock"
+)
+
+func coalescingClient(window time.Duration) *collector.Client {
+	c := collector.NewClient("antspace_exporter/test", 2)
+	c.Coalesce = collector.NewCoalescer(window, 0)
+	return c
+}
+
+func probeWith(c *collector.Client, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return collector.Probe(ctx, c, addr, s)
+}
+
+var hk3 = collector.Settings{Module: "hk3", Type: collector.TypeHK3}
+
+// Two probes of one container at the same time (an HA Prometheus pair) cost
+// the device one read of each operation.
+func TestCoalesceConcurrentProbes(t *testing.T) {
+	srv := startMock(t, mock.Options{Name: "ha", Type: mock.HK3})
+	c := coalescingClient(collector.DefaultCoalesceWindow)
+	var wg sync.WaitGroup
+	results := make([]*collector.Result, 2)
+	for i := range results {
+		wg.Go(func() { results[i] = probeWith(c, srv.Addr(), hk3, 5*time.Second) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if !r.Up() || r.MinerErr != nil {
+			t.Fatalf("probe %d: err=%v minerErr=%v", i, r.Err, r.MinerErr)
+		}
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 1 {
+		t.Errorf("device saw %d coolerState reads, want 1", n)
+	}
+	if n := srv.Reads(collector.OpMinerInfo); n != 1 {
+		t.Errorf("device saw %d minerInfo reads, want 1", n)
+	}
+	if a, b := exposition(t, results[0]), exposition(t, results[1]); string(a) != string(b) {
+		t.Errorf("the two probes report different values:\n%s\n---\n%s", a, b)
+	}
+}
+
+// A probe that arrives while a read is in flight waits for it instead of
+// sending its own.
+func TestCoalesceJoinsReadInFlight(t *testing.T) {
+	d := startDevice(t, mock.HK3)
+	d.holdOps(collector.OpCoolerState)
+	c := coalescingClient(collector.DefaultCoalesceWindow)
+
+	var wg sync.WaitGroup
+	results := make([]*collector.Result, 2)
+	wg.Go(func() { results[0] = probeWith(c, d.addr(), hk3, 10*time.Second) })
+	waitFor(t, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
+	wg.Go(func() { results[1] = probeWith(c, d.addr(), hk3, 10*time.Second) })
+	waitFor(t, "the second probe to join the read", func() bool {
+		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
+	})
+	d.release()
+	wg.Wait()
+	for i, r := range results {
+		if !r.Up() {
+			t.Fatalf("probe %d: %v", i, r.Err)
+		}
+	}
+	if n := d.Reads(collector.OpCoolerState); n != 1 {
+		t.Errorf("device saw %d coolerState reads, want 1", n)
+	}
+}
+
+// A finished read is reused within the window; after it a probe reads again.
+func TestCoalesceWindow(t *testing.T) {
+	srv := startMock(t, mock.Options{Name: "window", Type: mock.Immersion})
+	c := coalescingClient(time.Minute) // long in real time: only the fake clock ages results
+	now := epoch
+	var mu sync.Mutex
+	collector.SetCoalescerClock(c.Coalesce, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	s := collector.Settings{Type: collector.TypeImmersion}
+
+	for i := range 3 {
+		if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
+			t.Fatalf("probe %d: %v", i, r.Err)
+		}
+		advance(10 * time.Second)
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 1 {
+		t.Fatalf("after 3 probes within the window the device saw %d coolerState reads, want 1", n)
+	}
+	advance(time.Minute)
+	if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
+		t.Fatal(r.Err)
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+		t.Errorf("a probe after the window: device saw %d coolerState reads, want 2", n)
+	}
+	if n := srv.Reads(collector.OpMinerInfo); n != 2 {
+		t.Errorf("a probe after the window: device saw %d minerInfo reads, want 2", n)
+	}
+}
+
+// Window 0 turns coalescing off: every probe reads.
+func TestCoalesceDisabled(t *testing.T) {
+	srv := startMock(t, mock.Options{Name: "off", Type: mock.HK3})
+	c := coalescingClient(0)
+	for range 3 {
+		if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+			t.Fatal(r.Err)
+		}
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 3 {
+		t.Errorf("device saw %d coolerState reads, want 3", n)
+	}
+}
+
+// A caller with a short timeout returns on time while another caller keeps
+// waiting for the shared read, which is not cancelled by the first caller
+// giving up, even when that caller started it.
+func TestCoalesceCallerTimeout(t *testing.T) {
+	d := startDevice(t, mock.HK3)
+	d.holdOps(collector.OpCoolerState)
+	c := coalescingClient(collector.DefaultCoalesceWindow)
+
+	const short = 200 * time.Millisecond
+	shortDone := make(chan *collector.Result, 1)
+	start := time.Now()
+	go func() { shortDone <- probeWith(c, d.addr(), hk3, short) }() // starts the shared read
+	waitFor(t, "the coolerState read to reach the device", func() bool { return d.inFlight.Load() >= 1 })
+
+	longDone := make(chan *collector.Result, 1)
+	go func() { longDone <- probeWith(c, d.addr(), hk3, 20*time.Second) }()
+	waitFor(t, "the second probe to join", func() bool {
+		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
+	})
+
+	r := <-shortDone
+	elapsed := time.Since(start)
+	if r.Up() || !strings.Contains(r.Err.Error(), "probe timeout") {
+		t.Fatalf("short probe: up=%v err=%v, want a timeout", r.Up(), r.Err)
+	}
+	if elapsed > short+2*time.Second {
+		t.Errorf("short probe returned after %v, its timeout was %v", elapsed, short)
+	}
+	select {
+	case r := <-longDone:
+		t.Fatalf("long probe returned before the device answered: %v", r.Err)
+	case op := <-d.canceled:
+		t.Fatalf("the shared %s read was cancelled when its first caller gave up", op)
+	default:
+	}
+
+	d.release()
+	if r := <-longDone; !r.Up() {
+		t.Fatalf("long probe: %v", r.Err)
+	}
+	if n := d.Reads(collector.OpCoolerState); n != 1 {
+		t.Errorf("device saw %d coolerState reads, want 1", n)
+	}
+}
+
+// When every caller has given up, the shared read is cancelled: a hanging
+// device does not keep a connection busy for nobody.
+func TestCoalesceAbandonedReadCancelled(t *testing.T) {
+	d := startDevice(t, mock.HK3)
+	d.holdOps(collector.OpCoolerState)
+	c := coalescingClient(collector.DefaultCoalesceWindow)
+	if r := probeWith(c, d.addr(), hk3, 100*time.Millisecond); r.Up() {
+		t.Fatal("probe of a held device succeeded")
+	}
+	select {
+	case op := <-d.canceled:
+		if op != collector.OpCoolerState {
+			t.Errorf("cancelled %s, want coolerState", op)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the abandoned read was not cancelled")
+	}
+	// The next probe reads again instead of getting the abandoned result.
+	d.release()
+	if r := probeWith(c, d.addr(), hk3, 5*time.Second); !r.Up() {
+		t.Fatal(r.Err)
+	}
+	if n := d.Reads(collector.OpCoolerState); n != 1 { // the abandoned read never got an answer
+		t.Errorf("device answered %d coolerState reads, want 1", n)
+	}
+}
+
+// Probes with different body limits never share a read: the small limit
+// still rejects a body the large one accepts.
+func TestCoalesceBodyLimitsKeptApart(t *testing.T) {
+	srv := startMock(t, mock.Options{Name: "limits", Type: mock.HK3})
+	c := coalescingClient(time.Minute)
+	big := probeWith(c, srv.Addr(), hk3, 5*time.Second)
+	small := hk3
+	small.MaxBodyBytes = 64
+	tiny := probeWith(c, srv.Addr(), small, 5*time.Second)
+	if !big.Up() {
+		t.Fatalf("default limit: %v", big.Err)
+	}
+	if tiny.Up() || !strings.Contains(tiny.Err.Error(), "64-byte limit") {
+		t.Fatalf("64-byte limit: up=%v err=%v, want the limit error", tiny.Up(), tiny.Err)
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+		t.Errorf("device saw %d coolerState reads, want 2 (one per limit)", n)
+	}
+}
+
+// A write through the same client drops the kept result, so the next probe
+// sees the device's new state.
+func TestCoalesceWriteInvalidates(t *testing.T) {
+	srv := startMock(t, mock.Options{Name: "write", Type: mock.HK3})
+	c := coalescingClient(time.Minute)
+	if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+		t.Fatal(r.Err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Call(ctx, srv.Addr(), collector.OpReset, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+		t.Fatal(r.Err)
+	}
+	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+		t.Errorf("device saw %d coolerState reads, want 2", n)
+	}
+}
