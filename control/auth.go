@@ -102,7 +102,9 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 		}
 		return &principal{kind: "user", cred: match}, "", nil
 	}
-	return nil, "", fmt.Errorf("unsupported authorization scheme %q: use Bearer or Basic", truncate(scheme, 16))
+	// The scheme is not quoted back: a client that sends a bare token would
+	// find it in the answer and the audit log.
+	return nil, "", errors.New("unsupported authorization scheme: use 'Bearer <token>' or Basic")
 }
 
 func maxCost(creds []*config.ControlCredential) int {

@@ -311,8 +311,11 @@ func (h *Handler) finish(a *audit) {
 	if a.selector != "" {
 		kv = append(kv, "selector", a.selector)
 	}
+	if len(a.params) > 0 {
+		kv = append(kv, "params", formatParams(a.params))
+	}
 	if a.params != nil {
-		kv = append(kv, "params", formatParams(a.params), "dry_run", a.dryRun)
+		kv = append(kv, "dry_run", a.dryRun)
 	}
 	if len(a.results) > 0 {
 		names := make([]string, 0, len(a.results))
