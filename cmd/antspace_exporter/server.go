@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -34,14 +35,16 @@ type exporter struct {
 }
 
 type exporterOptions struct {
-	logger        log.Logger
-	configFile    string
-	telemetryPath string
-	timeoutOffset float64
-	allowAny      bool
-	maxRequests   int
-	maxConns      int
-	dangerous     bool // --control.enable-dangerous-actions
+	logger         log.Logger
+	configFile     string
+	telemetryPath  string
+	timeoutOffset  float64
+	allowAny       bool
+	maxRequests    int
+	maxConns       int
+	maxUpstream    int           // --upstream.max-concurrent; 0 = no bound
+	coalesceWindow time.Duration // --upstream.coalesce-window; 0 = off
+	dangerous      bool          // --control.enable-dangerous-actions
 }
 
 func newExporter(o exporterOptions) *exporter {
@@ -55,6 +58,10 @@ func newExporter(o exporterOptions) *exporter {
 	}
 	upstream := counterVec(reg, "antspace_exporter_upstream_requests_total")
 	e.client = collector.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
+	e.client.LimitConcurrency(o.maxUpstream)
+	if o.coalesceWindow > 0 {
+		e.client.Coalesce = collector.NewCoalescer(o.coalesceWindow, 0)
+	}
 	e.client.Observe = func(op string, err error) {
 		result := "success"
 		if err != nil {
