@@ -1,0 +1,153 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func testHash(t *testing.T, secret string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func TestControlDefaultsAndDisabled(t *testing.T) {
+	c, err := Parse(strings.NewReader("containers: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Control.Enabled() {
+		t.Error("control enabled without a control section")
+	}
+	l := c.Control.Limits()
+	want := ControlLimits{SetpointMin: 20, SetpointMax: 45, Timeout: 10 * time.Second, VerifyTimeout: 5 * time.Second, BatchConcurrency: 8, AuthFailuresPerMinute: 5}
+	if l != want {
+		t.Errorf("defaults %+v, want %+v", l, want)
+	}
+	c, err = Parse(strings.NewReader("control:\n  setpoint_max: 40\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Control.Enabled() {
+		t.Error("control enabled without credentials")
+	}
+}
+
+func TestControlCredentialsInlineAndFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "control.yml")
+	body := "tokens:\n  - {name: ci, hash: \"" + testHash(t, "ci-token") + "\", actions: [reset]}\n" +
+		"users:\n  - {name: alice, hash: \"" + testHash(t, "alice-pw") + "\"}\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	y := "control:\n  credentials_file: " + file + "\n" +
+		"  tokens:\n    - {name: ops, hash: \"" + testHash(t, "ops-token") + "\", actions: [setpoint, reset]}\n" +
+		"  setpoint_min: 25\n  setpoint_max: 38.5\n  timeout: 3s\n  verify_timeout: 1s\n  batch_concurrency: 2\n  auth_failures_per_minute: 10\n"
+	c, err := Parse(strings.NewReader(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Control.Enabled() {
+		t.Fatal("not enabled")
+	}
+	creds := c.Control.Credentials()
+	if len(creds.Tokens) != 2 || creds.Tokens[0].Name != "ops" || creds.Tokens[1].Name != "ci" || len(creds.Users) != 1 {
+		t.Errorf("credentials: %+v", creds)
+	}
+	if !creds.Tokens[1].Allows(ActionReset) || creds.Tokens[1].Allows(ActionSetpoint) || !creds.Users[0].Allows(ActionCooling) {
+		t.Error("action scopes wrong")
+	}
+	want := ControlLimits{SetpointMin: 25, SetpointMax: 38.5, Timeout: 3 * time.Second, VerifyTimeout: time.Second, BatchConcurrency: 2, AuthFailuresPerMinute: 10}
+	if l := c.Control.Limits(); l != want {
+		t.Errorf("limits %+v, want %+v", l, want)
+	}
+}
+
+func TestControlInvalid(t *testing.T) {
+	dir := t.TempDir()
+	good := testHash(t, "secret-token")
+	badFile := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(badFile, []byte("tokens:\n  - {name: x, hash: \""+good+"\", secret: oops}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dupFile := filepath.Join(dir, "dup.yml")
+	if err := os.WriteFile(dupFile, []byte("tokens:\n  - {name: a, hash: \""+good+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key", "control:\n  token: x\n", "field token not found"},
+		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", "field token not found"},
+		{"plain text instead of hash", "control:\n  tokens:\n    - {name: a, hash: my-plain-token}\n", "not a bcrypt hash"},
+		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
+		{"missing name", "control:\n  tokens:\n    - {hash: \"" + good + "\"}\n", "name is required"},
+		{"duplicate token name", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\"}\n    - {name: a, hash: \"" + good + "\"}\n", "duplicate name"},
+		{"duplicate across file", "control:\n  credentials_file: " + dupFile + "\n  tokens:\n    - {name: a, hash: \"" + good + "\"}\n", "duplicate name"},
+		{"unknown action", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", actions: [shutdown]}\n", `unknown action "shutdown"`},
+		{"user with colon", "control:\n  users:\n    - {name: \"a:b\", hash: \"" + good + "\"}\n", "must not contain ':'"},
+		{"min above max", "control:\n  setpoint_min: 40\n  setpoint_max: 30\n", "must be below"},
+		{"min equals default max", "control:\n  setpoint_min: 45\n", "must be below"},
+		{"NaN bound", "control:\n  setpoint_max: .nan\n", "finite"},
+		{"negative timeout", "control:\n  verify_timeout: -1s\n", "not a valid duration"},
+		{"negative concurrency", "control:\n  batch_concurrency: -1\n", "must not be negative"},
+		{"missing credentials file", "control:\n  credentials_file: " + filepath.Join(dir, "nope.yml") + "\n", "no such file"},
+		{"strict credentials file", "control:\n  credentials_file: " + badFile + "\n", "field secret not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), good) {
+				t.Errorf("error quotes a hash: %v", err)
+			}
+		})
+	}
+}
+
+// The example inventory's demo tokens are what docs/control.md and the README
+// use: demo-operator-token for every action, demo-reset-token for reset only.
+func TestExampleControlTokens(t *testing.T) {
+	c, err := Load(filepath.Join("..", "targets.example.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		token   string
+		actions []string
+	}{
+		"demo-operator": {"demo-operator-token", ControlActions},
+		"demo-reset":    {"demo-reset-token", []string{ActionReset}},
+	}
+	creds := c.Control.Credentials()
+	if len(creds.Tokens) != len(want) {
+		t.Fatalf("%d tokens, want %d", len(creds.Tokens), len(want))
+	}
+	for _, tok := range creds.Tokens {
+		w, ok := want[tok.Name]
+		if !ok {
+			t.Errorf("unexpected token %q", tok.Name)
+			continue
+		}
+		if err := bcrypt.CompareHashAndPassword([]byte(tok.Hash), []byte(w.token)); err != nil {
+			t.Errorf("%s: hash does not match %q", tok.Name, w.token)
+		}
+		for _, a := range ControlActions {
+			allowed := false
+			for _, x := range w.actions {
+				allowed = allowed || x == a
+			}
+			if tok.Allows(a) != allowed {
+				t.Errorf("%s: Allows(%s) = %v", tok.Name, a, !allowed)
+			}
+		}
+	}
+}
