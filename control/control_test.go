@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -679,5 +680,41 @@ func TestHashSecret(t *testing.T) {
 		if err := HashSecret(strings.NewReader(in), &out); err == nil {
 			t.Errorf("%q: no error", in)
 		}
+	}
+}
+
+// A type that lacks an action is refused before anything is sent, for a
+// single target and for a batch that includes it.
+func TestActionMissingOnType(t *testing.T) {
+	saved := supported[collector.TypeImmersion]
+	supported[collector.TypeImmersion] = map[string]bool{config.ActionReset: true}
+	t.Cleanup(func() { supported[collector.TypeImmersion] = saved })
+
+	env := newEnv(t, envOptions{})
+	for _, path := range []string{
+		"/control/setpoint?target=imm-a&celsius=30",
+		"/control/setpoint?selector=row=1&celsius=30", // hk3-a and imm-a
+	} {
+		r := env.do(t, call{path: path, bearer: adminToken})
+		if msg, _ := r.json["error"].(string); r.status != http.StatusBadRequest || !strings.Contains(msg, "setpoint is not available on: imm-a (immersion)") {
+			t.Errorf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+	if w := env.writes(); len(w) > 0 {
+		t.Errorf("writes: %v", w)
+	}
+	if r := env.do(t, call{path: "/control/reset?target=imm-a", bearer: adminToken}); r.status != http.StatusOK {
+		t.Errorf("reset: %d %s", r.status, r.body)
+	}
+}
+
+func TestDryRunJSONBoolean(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	r := env.do(t, call{path: "/control/reset", body: `{"target":"hk3-b","dry_run":true}`, contentType: "application/json", bearer: adminToken})
+	if r.status != http.StatusOK || r.json["dry_run"] != true {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if w := env.writes(); len(w) > 0 {
+		t.Errorf("writes: %v", w)
 	}
 }
