@@ -185,25 +185,47 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 }
 
 func decodeEnvelope(body []byte, env *Envelope) error {
-	var raw struct {
-		OK     json.RawMessage `json:"ok"`
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
+		if err == nil {
+			err = errors.New("malformed")
+		}
 		return fmt.Errorf("invalid JSON: %w", err)
 	}
-	if len(raw.OK) == 0 {
+	var okRaw, methodRaw, params []byte
+	// Keys match case-insensitively and the last duplicate wins, like
+	// encoding/json decoding into a struct.
+	isObject := eachMember(body, func(k string, v []byte) {
+		switch {
+		case strings.EqualFold(k, "ok"):
+			okRaw = v
+		case strings.EqualFold(k, "method"):
+			methodRaw = v
+		case strings.EqualFold(k, "params"):
+			params = v
+		}
+	})
+	if !isObject {
+		return fmt.Errorf("invalid JSON: the answer is not an object: %s", snippet(body))
+	}
+	if len(okRaw) == 0 {
 		return errors.New("answer has no \"ok\" field")
 	}
-	ok, err := parseBool(raw.OK)
+	ok, err := parseBool(okRaw)
 	if err != nil {
 		return fmt.Errorf("\"ok\": %w", err)
 	}
 	env.OK = ok == 1
-	env.Method = raw.Method
-	if !bytes.Equal(bytes.TrimSpace(raw.Params), []byte("null")) {
-		env.Params = raw.Params
+	env.Method = ""
+	if len(methodRaw) > 0 && !isNull(methodRaw) {
+		if methodRaw[0] != '"' {
+			return fmt.Errorf("invalid JSON: \"method\" is not a string: %s", truncate(methodRaw))
+		}
+		env.Method, _ = unquote(methodRaw)
+	}
+	if !bytes.Equal(params, []byte("null")) {
+		env.Params = params
 	}
 	return nil
 }

@@ -19,3 +19,22 @@ func SetCoalescerClock(co *Coalescer, now func() time.Time) {
 	defer co.mu.Unlock()
 	co.now = now
 }
+
+// Convert decodes recorded coolerState and minerInfo answers and converts
+// them like Probe does, without the network (for benchmarks).
+func Convert(cooler, miners []byte, s Settings) *Result {
+	r := &Result{Type: s.Type, minerSkipped: miners == nil}
+	var env Envelope
+	if err := decodeEnvelope(cooler, &env); err != nil {
+		r.Err = err
+		return r
+	}
+	r.Err = r.convertCooler(env.Params, s)
+	if miners != nil {
+		var menv Envelope
+		if r.MinerErr = decodeEnvelope(miners, &menv); r.MinerErr == nil {
+			r.MinerErr = r.convertMiners(menv.Params, s.Scales)
+		}
+	}
+	return r
+}

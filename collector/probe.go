@@ -118,8 +118,8 @@ func decodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("answer has no params")
 	}
-	var params map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &params); err != nil {
+	params, ok := objectMembers(raw)
+	if !ok {
 		return nil, fmt.Errorf("params is not an object: %s", truncate(raw))
 	}
 	return params, nil
@@ -311,8 +311,20 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	if !ok || isNull(rawMiners) {
 		return nil // a container without miners yet
 	}
-	var miners map[string]map[string]json.RawMessage
-	if err := json.Unmarshal(rawMiners, &miners); err != nil {
+	miners := make(map[string]map[string]json.RawMessage)
+	refused := false
+	valid := eachMember(rawMiners, func(ip string, v []byte) {
+		if isNull(v) {
+			miners[ip] = nil
+			return
+		}
+		m := make(map[string]json.RawMessage, 16)
+		if !eachMember(v, func(k string, fv []byte) { m[k] = fv }) {
+			refused = true // a miner that is not an object refuses the whole table
+		}
+		miners[ip] = m
+	})
+	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", truncate(rawMiners))
 	}
 	ips := make([]string, 0, len(miners))

@@ -1,0 +1,158 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// A one-pass scanner for the controller's answers. encoding/json decoding
+// into map[string]json.RawMessage validates every nested value again at each
+// level (envelope, params, miner_info) and copies every value; the scanner
+// hands out sub-slices of the body instead. Bodies are checked once with
+// json.Valid before scanning, but the scanner itself stays safe on any input:
+// it reports false instead of reading out of bounds.
+
+// eachMember calls fn with the key and raw value of every member of the JSON
+// object in raw, in order. It returns false when raw is not a well-formed
+// object (fn may have been called for the members before the fault).
+func eachMember(raw []byte, fn func(key string, value []byte)) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return skipSpace(raw, i+1) == len(raw)
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return false
+		}
+		end := skipString(raw, i)
+		if end < 0 {
+			return false
+		}
+		key, ok := unquote(raw[i:end])
+		if !ok {
+			return false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		i = skipSpace(raw, i+1)
+		vend := skipValue(raw, i)
+		if vend < 0 {
+			return false
+		}
+		fn(key, raw[i:vend:vend])
+		i = skipSpace(raw, vend)
+		if i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return skipSpace(raw, i+1) == len(raw)
+		default:
+			return false
+		}
+	}
+}
+
+// objectMembers collects an object's members into a map (the last of
+// duplicate keys wins, as with encoding/json).
+func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+	m := make(map[string]json.RawMessage, 64)
+	ok := eachMember(raw, func(k string, v []byte) { m[k] = v })
+	return m, ok
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"', or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end := skipString(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if j == i {
+				return -1
+			}
+			return j
+		}
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// unquote returns the text of a JSON string token.
+func unquote(tok []byte) (string, bool) {
+	if len(tok) < 2 {
+		return "", false
+	}
+	inner := tok[1 : len(tok)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	var s string
+	if err := json.Unmarshal(tok, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
