@@ -161,7 +161,8 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 }
 
 // verify reads coolerState until it shows the change or ctx ends; between
-// reads it backs off from 50 ms up to 1 s.
+// reads it backs off from 50 ms up to 1 s. It uses Client.Call, never the
+// coalescing Client.Read: a read shared with a probe could predate the write.
 func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) (bool, map[string]any, error) {
 	backoff := 50 * time.Millisecond
 	var lastErr error

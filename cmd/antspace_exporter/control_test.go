@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log"
 
@@ -49,6 +50,7 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 	exp := newExporter(exporterOptions{
 		logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 100, maxConns: 2, dangerous: dangerous,
+		coalesceWindow: time.Minute, // verification must not be fooled by a shared probe read
 	})
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)
@@ -78,6 +80,10 @@ func controlPost(t *testing.T, url, token string) (int, string) {
 // The README/docs curl lines work against the example config.
 func TestControlDemoCurlLines(t *testing.T) {
 	srv, mocks, logs := demoEnv(t, false)
+	// A probe first, so a coalesced coolerState from before the writes exists.
+	if code, body := do(t, controlGetRequest(t, http.MethodGet, srv.URL+"/probe?target=hk3-001")); code != http.StatusOK || !strings.Contains(body, "antspace_up 1") {
+		t.Fatalf("probe: %d", code)
+	}
 	code, body := controlPost(t, srv.URL+"/control/reset?target=hk3-001", "demo-reset-token")
 	if code != http.StatusOK || !strings.Contains(body, `"verified": true`) {
 		t.Errorf("reset: %d %s", code, body)
