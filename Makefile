@@ -36,5 +36,11 @@ docs:
 demo: build
 	BIN=$(BIN) ./scripts/demo.sh
 
+# Load harness: mock fleet + exporter + generator, floor vs exporter table in
+# bench/results/. BENCH_N (default 1000, up to 10000), BENCH_DURATION,
+# BENCH_INTERVAL, BENCH_EXPORTER_ARGS; see bench/main.go.
+bench: build
+	BIN=$(BIN) $(GO) run ./bench
+
 clean:
 	rm -rf $(BIN)
