@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+var httpClient = &http.Client{Timeout: 15 * time.Second}
 
 func getJSON(u string, v any) error {
 	resp, err := httpClient.Get(u)

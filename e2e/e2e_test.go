@@ -1,29 +1,41 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/antspace-exporter/antspace_exporter/dashboards"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
-// Timing of the suite. Prometheus scrapes and evaluates every interval; the
-// rules' for/keep_firing_for are divided by speedup (1m -> 3s, 2m -> 6s,
-// 5m -> 15s), so their order is kept: a device alert's keep_firing_for (15s)
-// still outlasts AntspaceContainerUnreachable's for (6s), which is what lets
+// Timing of the suite. Prometheus scrapes and evaluates every interval
+// (the probe gets the scrape timeout, also interval, minus 0.5s); the rules'
+// for/keep_firing_for are divided by speedup (1m -> 4s, 2m -> 8s, 3m -> 12s,
+// 5m -> 20s), so their order is kept: a device alert's keep_firing_for (20s)
+// still outlasts AntspaceContainerUnreachable's for (8s), which is what lets
 // Alertmanager inhibit it instead of seeing it resolve.
 const (
-	interval = time.Second
-	speedup  = 20
+	interval = 2 * time.Second
+	speedup  = 15
 	// wait bounds each condition: the longest chain is keep_firing_for
-	// (15s) plus a few scrape/evaluation/notification rounds.
-	wait = 60 * time.Second
+	// (20s) plus a few scrape/evaluation/notification rounds, on a loaded
+	// 2-core machine.
+	wait = 90 * time.Second
 )
 
 // stack is everything the suite started.
@@ -36,6 +48,7 @@ type stack struct {
 	prom         promAPI
 	am           amAPI
 	webhook      *webhookRecorder
+	token        string // bearer token for /control
 }
 
 func (s *stack) container(name string) *fleetContainer {
@@ -67,6 +80,8 @@ func TestEndToEnd(t *testing.T) {
 		{"1_AllContainersScraped", s.scenarioScrape},
 		{"2_LeakageAlertRoutedAndResolved", s.scenarioLeakage},
 		{"3_UnreachableInhibitsDeviceAlerts", s.scenarioUnreachable},
+		{"5_DashboardQueriesReturnData", s.scenarioDashboards},
+		{"6_SetpointThroughControl", s.scenarioSetpoint},
 		{"4_ExporterDown", s.scenarioExporterDown},
 	}
 	for _, st := range steps {
@@ -81,7 +96,12 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	root := repoRoot(t)
 	dir := t.TempDir()
 	s := &stack{root: root, dir: dir}
+	// The processes' logs are printed when the test fails; E2E_LOG_DIR keeps
+	// them (e.g. as CI artifacts).
 	logDir := filepath.Join(dir, "logs")
+	if d := os.Getenv("E2E_LOG_DIR"); d != "" {
+		logDir = d
+	}
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +125,21 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		}
 	})
 
+	// /control with one bearer token (a fresh random one; bcrypt's minimum
+	// cost keeps the test fast, the exporter accepts any bcrypt cost).
+	tok := make([]byte, 24)
+	if _, err := rand.Read(tok); err != nil {
+		t.Fatal(err)
+	}
+	s.token = hex.EncodeToString(tok)
+	hash, err := bcrypt.GenerateFromPassword([]byte(s.token), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	control := fmt.Sprintf("control:\n  tokens:\n    - name: e2e-operator\n      hash: %q\n      actions: [reset, setpoint]\n", hash)
+
 	inv := filepath.Join(dir, "inventory.yml")
-	if err := os.WriteFile(inv, []byte(inventory(s.fleet, "")), 0o644); err != nil {
+	if err := os.WriteFile(inv, []byte(inventory(s.fleet, control)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.exporterAddr = freeAddr(t)
@@ -142,6 +175,26 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	)
 	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 60*time.Second)
 	s.prom = promAPI{base: "http://" + promAddr}
+	// Registered after Prometheus' own cleanup, so it runs before Prometheus
+	// stops: scrape failures and slow scrapes explain a flaky timing.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, q := range []string{
+			`sum by (job, instance) (count_over_time(up[1h]) - sum_over_time(up[1h])) > 0`,
+			`max by (job, instance) (max_over_time(scrape_duration_seconds[1h])) > 0.25`,
+		} {
+			res, err := s.prom.query(q)
+			if err != nil {
+				t.Logf("diagnostics: %v", err)
+				continue
+			}
+			for _, r := range res {
+				t.Logf("diagnostics: %s: %s %s", q, describe(r.Metric), r.value())
+			}
+		}
+	})
 	t.Logf("Prometheus http://%s, Alertmanager http://%s, exporter http://%s", promAddr, amAddr, s.exporterAddr)
 	return s
 }
@@ -299,7 +352,7 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 		"alertname": "AntspaceLeakage", "severity": "critical", "class": "device", "fault": "leakage_fault",
 		"container": c.Name, "instance": c.Name, "job": "antspace", "type": "hk3", "site": c.Site, "row": c.Row,
 	}
-	if a := s.promAlerts(t, sel); len(a) != 0 {
+	if a := s.mustPromAlerts(t, sel); len(a) != 0 {
 		t.Fatalf("AntspaceLeakage already active before the fault: %v", a)
 	}
 
@@ -307,25 +360,25 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, wait, "AntspaceLeakage firing in Prometheus", func() (bool, string) {
-		as := s.promAlerts(t, sel)
-		if len(as) != 1 {
-			return false, fmt.Sprintf("%d alerts: %v", len(as), as)
+		as, err := s.promAlerts(sel)
+		if err != nil || len(as) != 1 {
+			return false, fmt.Sprintf("%d alerts: %v %v", len(as), as, err)
 		}
 		return as[0].State == "firing", "state " + as[0].State
 	})
-	a := s.promAlerts(t, sel)[0]
+	a := s.mustPromAlerts(t, sel)[0]
 	if !match(a.Labels, want) {
 		t.Errorf("Prometheus alert labels %s, want %s", describe(a.Labels), describe(want))
 	}
 
 	eventually(t, wait, "AntspaceLeakage active in Alertmanager", func() (bool, string) {
-		as := s.amAlerts(t, sel)
-		if len(as) != 1 {
-			return false, fmt.Sprintf("%d alerts", len(as))
+		as, err := s.amAlerts(sel)
+		if err != nil || len(as) != 1 {
+			return false, fmt.Sprintf("%d alerts %v", len(as), err)
 		}
 		return as[0].Status.State == "active", "state " + as[0].Status.State
 	})
-	am := s.amAlerts(t, sel)[0]
+	am := s.mustAMAlerts(t, sel)[0]
 	if !match(am.Labels, want) {
 		t.Errorf("Alertmanager alert labels %s, want %s", describe(am.Labels), describe(want))
 	}
@@ -346,13 +399,10 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 		return s.webhook.received("/pager", "firing", sel), "no firing AntspaceLeakage on /pager yet"
 	})
 
-	// Clear it the way an operator would: the controller's reset operation.
-	// TODO(control): POST /control/reset through the exporter once it exists.
-	resp, err := http.Get(c.server().URL() + "/cooler?operation=reset")
-	if err != nil {
-		t.Fatal(err)
+	// Clear it the way an operator would: reset through the exporter's /control.
+	if ans := s.control(t, "reset", url.Values{"target": {c.Name}}); !ans.OK || !ans.Verified {
+		t.Fatalf("/control/reset: %+v", ans)
 	}
-	resp.Body.Close()
 	eventually(t, wait, "leakage flag back to 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_fault_active{container=%q,fault="leakage_fault"}`, c.Name))
 		if err != nil {
@@ -361,8 +411,10 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
 	})
 	eventually(t, wait, "AntspaceLeakage resolved in Prometheus and Alertmanager", func() (bool, string) {
-		p, a := s.promAlerts(t, sel), s.amAlerts(t, sel)
-		return len(p) == 0 && len(a) == 0, fmt.Sprintf("%d in Prometheus, %d in Alertmanager", len(p), len(a))
+		p, err1 := s.promAlerts(sel)
+		a, err2 := s.amAlerts(sel)
+		return err1 == nil && err2 == nil && len(p) == 0 && len(a) == 0,
+			fmt.Sprintf("%d in Prometheus, %d in Alertmanager %v %v", len(p), len(a), err1, err2)
 	})
 }
 
@@ -380,8 +432,8 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, wait, "device alert active in Alertmanager", func() (bool, string) {
-		as := s.amAlerts(t, device)
-		return len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts", len(as))
+		as, err := s.amAlerts(device)
+		return err == nil && len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts %v", len(as), err)
 	})
 
 	addr := c.Addr
@@ -394,11 +446,14 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
 	})
 	eventually(t, wait, "unreachable alert fires and inhibits the device alert", func() (bool, string) {
-		us := s.amAlerts(t, unreach)
-		if len(us) != 1 || us[0].Status.State != "active" {
-			return false, fmt.Sprintf("%d unreachable alerts", len(us))
+		us, err := s.amAlerts(unreach)
+		if err != nil || len(us) != 1 || us[0].Status.State != "active" {
+			return false, fmt.Sprintf("%d unreachable alerts %v", len(us), err)
 		}
-		ds := s.amAlerts(t, device)
+		ds, err := s.amAlerts(device)
+		if err != nil {
+			return false, err.Error()
+		}
 		if len(ds) != 1 {
 			return false, fmt.Sprintf("%d device alerts in Alertmanager (did it resolve before the unreachable alert fired?)", len(ds))
 		}
@@ -406,7 +461,7 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		return d.Status.State == "suppressed" && slices.Contains(d.Status.InhibitedBy, us[0].Fingerprint),
 			fmt.Sprintf("device alert %s inhibitedBy %v, unreachable fingerprint %s", d.Status.State, d.Status.InhibitedBy, us[0].Fingerprint)
 	})
-	u := s.amAlerts(t, unreach)[0]
+	u := s.mustAMAlerts(t, unreach)[0]
 	if !match(u.Labels, map[string]string{"severity": "critical", "class": "reachability", "site": c.Site, "type": "hk3", "job": "antspace"}) {
 		t.Errorf("unreachable alert labels %s", describe(u.Labels))
 	}
@@ -415,7 +470,7 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 	}
 	// Only this container is affected.
 	for _, o := range s.fleet {
-		if o != c && len(s.amAlerts(t, map[string]string{"alertname": "AntspaceContainerUnreachable", "container": o.Name})) > 0 {
+		if o != c && len(s.mustAMAlerts(t, map[string]string{"alertname": "AntspaceContainerUnreachable", "container": o.Name})) > 0 {
 			t.Errorf("%s reported unreachable too", o.Name)
 		}
 	}
@@ -429,7 +484,15 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		return len(res) == 1 && res[0].value() == "1", fmt.Sprintf("%v", res)
 	})
 	eventually(t, wait, "unreachable and device alerts resolved", func() (bool, string) {
-		n := len(s.promAlerts(t, unreach)) + len(s.amAlerts(t, unreach)) + len(s.promAlerts(t, device)) + len(s.amAlerts(t, device))
+		n := 0
+		for _, sel := range []map[string]string{unreach, device} {
+			p, err1 := s.promAlerts(sel)
+			a, err2 := s.amAlerts(sel)
+			if err := errors.Join(err1, err2); err != nil {
+				return false, err.Error()
+			}
+			n += len(p) + len(a)
+		}
 		return n == 0, fmt.Sprintf("%d still active", n)
 	})
 }
@@ -440,14 +503,14 @@ func (s *stack) scenarioExporterDown(t *testing.T) {
 	sel := map[string]string{"alertname": "AntspaceExporterDown"}
 	s.exporter.stop(t)
 	eventually(t, wait, "AntspaceExporterDown firing in Prometheus", func() (bool, string) {
-		as := s.promAlerts(t, sel)
-		return len(as) == 1 && as[0].State == "firing", fmt.Sprintf("%v", as)
+		as, err := s.promAlerts(sel)
+		return err == nil && len(as) == 1 && as[0].State == "firing", fmt.Sprintf("%v %v", as, err)
 	})
 	eventually(t, wait, "AntspaceExporterDown active in Alertmanager", func() (bool, string) {
-		as := s.amAlerts(t, sel)
-		return len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts", len(as))
+		as, err := s.amAlerts(sel)
+		return err == nil && len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts %v", len(as), err)
 	})
-	a := s.amAlerts(t, sel)[0]
+	a := s.mustAMAlerts(t, sel)[0]
 	want := map[string]string{"severity": "critical", "class": "exporter", "job": "antspace_exporter", "instance": s.exporterAddr}
 	if !match(a.Labels, want) {
 		t.Errorf("labels %s, want %s", describe(a.Labels), describe(want))
@@ -457,11 +520,173 @@ func (s *stack) scenarioExporterDown(t *testing.T) {
 	}
 }
 
-func (s *stack) promAlerts(t *testing.T, sel map[string]string) []promAlert {
-	t.Helper()
-	as, err := s.prom.alerts()
+// Scenario 5: every query of the three dashboards (panels and template
+// variables, with Site and Container set to "All") returns data. The queries
+// that are empty on a healthy fleet (Optional) get their condition first: a
+// fault and its alert on one container, energy counters and an unknown
+// field on a container of each type.
+func (s *stack) scenarioDashboards(t *testing.T) {
+	hk3, imm := s.container("hk3-001"), s.container("imm-002")
+	for k, v := range map[string]any{"power_a_distribution": 1234.5, "power_b_distribution": 987.6, "new_firmware_field": 7} {
+		if err := hk3.server().Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := imm.server().Set("new_firmware_field", 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := imm.server().SetFault("fan_fault", true); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, k := range []string{"power_a_distribution", "power_b_distribution", "new_firmware_field"} {
+			hk3.server().Unset(k)
+		}
+		imm.server().Unset("new_firmware_field")
+		if ans := s.control(t, "reset", url.Values{"target": {imm.Name}}); !ans.OK {
+			t.Errorf("/control/reset %s: %+v", imm.Name, ans)
+		}
+	}()
+	eventually(t, wait, "conditions of the optional panels present", func() (bool, string) {
+		for _, q := range []string{
+			`antspace_energy_joules_total{container="hk3-001"}`,
+			`antspace_unknown_field_value{container="hk3-001"}`,
+			`antspace_unknown_field_value{container="imm-002"}`,
+			`ALERTS{alertname="AntspaceFanFault",container="imm-002",alertstate="firing"}`,
+		} {
+			res, err := s.prom.query(q)
+			if err != nil {
+				return false, err.Error()
+			}
+			if len(res) == 0 {
+				return false, "no data yet for " + q
+			}
+		}
+		return true, ""
+	})
+
+	var names []string
+	for _, c := range s.fleet {
+		names = append(names, c.Name)
+	}
+	qs, err := dashboards.Queries(map[string]string{"site": "demo", "container": strings.Join(names, "|")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(qs) < 30 {
+		t.Fatalf("only %d dashboard queries", len(qs))
+	}
+	files := map[string]int{}
+	for _, q := range qs {
+		files[q.File]++
+		var n int
+		var err error
+		if q.Instant {
+			var res []promSample
+			res, err = s.prom.query(q.Expr)
+			n = len(res)
+		} else {
+			n, err = s.prom.queryRange(q.Expr, 2*time.Minute, 2*time.Second)
+		}
+		switch {
+		case err != nil:
+			t.Errorf("%s %q %s: %v", q.File, q.Panel, q.RefID, err)
+		case n == 0:
+			t.Errorf("%s %q %s: no data (optional: %q)\n  %s", q.File, q.Panel, q.RefID, q.Optional, q.Expr)
+		}
+	}
+	if len(files) != 3 {
+		t.Errorf("queries from %d dashboards, want 3: %v", len(files), files)
+	}
+	t.Logf("%d dashboard queries returned data: %v", len(qs), files)
+}
+
+// Scenario 6: a setpoint change through /control reaches the controller and
+// shows up in antspace_supply_liquid_setpoint_celsius in Prometheus.
+func (s *stack) scenarioSetpoint(t *testing.T) {
+	for _, c := range []*fleetContainer{s.container("hk3-001"), s.container("imm-002")} {
+		q := fmt.Sprintf(`antspace_supply_liquid_setpoint_celsius{container=%q}`, c.Name)
+		res, err := s.prom.query(q)
+		if err != nil || len(res) != 1 {
+			t.Fatalf("%s: %v %v", q, res, err)
+		}
+		cur, err := strconv.ParseFloat(res[0].value(), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 33.5 // inside the default control range [20, 45]
+		if cur == want {
+			want = 34.5
+		}
+		ans := s.control(t, "setpoint", url.Values{"target": {c.Name}, "celsius": {strconv.FormatFloat(want, 'f', -1, 64)}})
+		if !ans.OK || !ans.Verified {
+			t.Fatalf("/control/setpoint %s %v: %+v", c.Name, want, ans)
+		}
+		eventually(t, wait, fmt.Sprintf("%s setpoint %v -> %v in Prometheus", c.Name, cur, want), func() (bool, string) {
+			res, err := s.prom.query(q)
+			if err != nil {
+				return false, err.Error()
+			}
+			return len(res) == 1 && res[0].value() == strconv.FormatFloat(want, 'f', -1, 64), fmt.Sprintf("%v", res)
+		})
+	}
+	eventually(t, wait, "control counter in Prometheus", func() (bool, string) {
+		res, err := s.prom.query(`antspace_exporter_control_requests_total{job="antspace_exporter",action="setpoint",result="success"} >= 2`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1, fmt.Sprintf("%v", res)
+	})
+}
+
+// controlAnswer is the part of a /control answer the suite reads.
+type controlAnswer struct {
+	Status   int    `json:"-"`
+	OK       bool   `json:"ok"`
+	Verified bool   `json:"verified"`
+	Error    string `json:"error"`
+	Results  []struct {
+		Container   string `json:"container"`
+		OK          bool   `json:"ok"`
+		Verified    bool   `json:"verified"`
+		Error       string `json:"error"`
+		VerifyError string `json:"verify_error"`
+	} `json:"results"`
+}
+
+// control sends POST /control/<action> with the suite's bearer token.
+func (s *stack) control(t *testing.T, action string, params url.Values) controlAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.exporterAddr+"/control/"+action+"?"+params.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("/control/%s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans controlAnswer
+	if err := json.Unmarshal(b, &ans); err != nil {
+		t.Fatalf("/control/%s: HTTP %d, %v: %s", action, resp.StatusCode, err, b)
+	}
+	ans.Status = resp.StatusCode
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/control/%s %s: HTTP %d: %s", action, params.Encode(), resp.StatusCode, b)
+	}
+	return ans
+}
+
+func (s *stack) promAlerts(sel map[string]string) ([]promAlert, error) {
+	as, err := s.prom.alerts()
+	if err != nil {
+		return nil, err
 	}
 	var out []promAlert
 	for _, a := range as {
@@ -469,14 +694,13 @@ func (s *stack) promAlerts(t *testing.T, sel map[string]string) []promAlert {
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, nil
 }
 
-func (s *stack) amAlerts(t *testing.T, sel map[string]string) []amAlert {
-	t.Helper()
+func (s *stack) amAlerts(sel map[string]string) ([]amAlert, error) {
 	as, err := s.am.alerts()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out []amAlert
 	for _, a := range as {
@@ -484,7 +708,25 @@ func (s *stack) amAlerts(t *testing.T, sel map[string]string) []amAlert {
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, nil
+}
+
+func (s *stack) mustPromAlerts(t *testing.T, sel map[string]string) []promAlert {
+	t.Helper()
+	as, err := s.promAlerts(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
+
+func (s *stack) mustAMAlerts(t *testing.T, sel map[string]string) []amAlert {
+	t.Helper()
+	as, err := s.amAlerts(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
 }
 
 // withMatchers adds label matchers to a selector such as `m` or `m{a="b"}`.

@@ -270,7 +270,11 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 	for {
 		ok, msg := cond()
 		if ok {
-			t.Logf("%s: after %v", what, time.Since(start).Round(100*time.Millisecond))
+			if last != "" {
+				t.Logf("%s: after %v (last wait: %s)", what, time.Since(start).Round(100*time.Millisecond), last)
+			} else {
+				t.Logf("%s: after %v", what, time.Since(start).Round(100*time.Millisecond))
+			}
 			return
 		}
 		last = msg

@@ -8,7 +8,7 @@
 #
 # Environment: BIN (binaries, default bin), EXPORTER_ADDR (127.0.0.1:9842),
 # PROMETHEUS_ADDR (127.0.0.1:9090), ALERTMANAGER_ADDR (127.0.0.1:9093),
-# DEMO_INTERVAL (scrape/evaluation interval, 2s), DEMO_SPEEDUP (20; 1 = rule timings
+# DEMO_INTERVAL (scrape/evaluation interval, 2s), DEMO_SPEEDUP (15; 1 = rule timings
 # as written), DEMO_PROMETHEUS (auto | 0 to leave Prometheus and Alertmanager out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ EXPORTER_ADDR=${EXPORTER_ADDR:-127.0.0.1:9842}
 PROMETHEUS_ADDR=${PROMETHEUS_ADDR:-127.0.0.1:9090}
 ALERTMANAGER_ADDR=${ALERTMANAGER_ADDR:-127.0.0.1:9093}
 DEMO_INTERVAL=${DEMO_INTERVAL:-2s}
-DEMO_SPEEDUP=${DEMO_SPEEDUP:-20}
+DEMO_SPEEDUP=${DEMO_SPEEDUP:-15}
 DEMO_PROMETHEUS=${DEMO_PROMETHEUS:-auto}
 
 pids=()

@@ -3,7 +3,7 @@
 // the end-to-end suite runs them. scripts/demo.sh uses it.
 //
 //	go run ./e2e/render -out /tmp/antspace-demo -exporter 127.0.0.1:9842 \
-//	    -alertmanager 127.0.0.1:9093 -interval 2s -speedup 20
+//	    -alertmanager 127.0.0.1:9093 -interval 2s -speedup 15
 package main
 
 import (
@@ -23,7 +23,7 @@ func main() {
 	flag.StringVar(&o.AlertmanagerAddr, "alertmanager", e2e.DefaultAlertmanagerAddr, "Alertmanager host:port")
 	flag.StringVar(&o.WebhookAddr, "webhook", "", "host:port for Alertmanager's webhook receivers (empty: keep the example's placeholder)")
 	flag.DurationVar(&o.Interval, "interval", 2*time.Second, "scrape, evaluation and SD refresh interval (also the scrape timeout)")
-	flag.IntVar(&o.Speedup, "speedup", 20, "divide every rule's for/keep_firing_for by this (1 = as written)")
+	flag.IntVar(&o.Speedup, "speedup", 15, "divide every rule's for/keep_firing_for by this (1 = as written)")
 	flag.Parse()
 	if o.OutDir == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: render -out DIR [flags]")
