@@ -119,8 +119,10 @@ cat <<TXT
 Inject a fault (mock admin API), then probe again:
   curl -X POST 'http://127.0.0.1:8001/mock/fault?name=leakage_fault&on=true'
   curl -s 'http://$EXPORTER_ADDR/probe?target=hk3-001' | grep leakage
-Clear it:
-  curl -X POST 'http://127.0.0.1:8001/mock/fault?name=leakage_fault&on=false'
+Clear it through the exporter's authenticated /control (demo token from targets.example.yml):
+  curl -X POST -H 'Authorization: Bearer demo-operator-token' 'http://$EXPORTER_ADDR/control/reset?target=hk3-001'
+Change a setpoint the same way:
+  curl -X POST -H 'Authorization: Bearer demo-operator-token' 'http://$EXPORTER_ADDR/control/setpoint?target=imm-001&celsius=42'
 
 Ctrl-C stops everything.
 TXT
