@@ -101,6 +101,9 @@ func parseString(raw json.RawMessage) (string, error) {
 		return "", errNull
 	}
 	if raw[0] == '"' {
+		if s, ok := unquote(raw); ok {
+			return s, nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("bad string: %w", err)

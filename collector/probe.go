@@ -1,12 +1,12 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +45,7 @@ type Result struct {
 
 	minerSkipped bool
 	metrics      []prometheus.Metric
+	samples      []sample // table fields, with precomputed label pairs
 }
 
 // Up reports whether the container's cooling telemetry was read.
@@ -65,6 +66,9 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, m := range r.metrics {
 		ch <- m
+	}
+	for i := range r.samples {
+		ch <- &r.samples[i]
 	}
 }
 
@@ -191,7 +195,7 @@ func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
 			continue
 		}
 		parsed++
-		r.add(f.metric, v, f.labels...)
+		r.addField(f, v)
 	}
 	if parsed == 0 {
 		return fmt.Errorf("coolerState: none of the %s fields could be read (%d errors, first: %s)", t, len(r.FieldErrors), firstFieldError(r.FieldErrors))
@@ -279,8 +283,7 @@ func (r *Result) addUnknown(params map[string]json.RawMessage, sc *schema) {
 }
 
 func isQuoted(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return strings.HasPrefix(s, "\"")
+	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("\""))
 }
 
 func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) error {
@@ -302,7 +305,7 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			continue
 		}
 		parsed++
-		r.add(f.metric, v*scaleOf(scales, f), f.labels...)
+		r.addField(f, v*scaleOf(scales, f))
 	}
 	if parsed == 0 {
 		return errors.New("minerInfo: none of the summary fields could be read")
@@ -311,33 +314,50 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	if !ok || isNull(rawMiners) {
 		return nil // a container without miners yet
 	}
-	miners := make(map[string]map[string]json.RawMessage)
+	// One pass collects each miner's raw table (the last of duplicate IPs
+	// wins, as with encoding/json); the body was validated as a whole, so a
+	// table that starts like an object is a well-formed one.
+	type minerRaw struct {
+		ip    string
+		table []byte // nil for null
+	}
+	var miners []minerRaw
+	index := map[string]int{}
 	refused := false
 	valid := eachMember(rawMiners, func(ip string, v []byte) {
 		if isNull(v) {
-			miners[ip] = nil
-			return
-		}
-		m := make(map[string]json.RawMessage, 16)
-		if !eachMember(v, func(k string, fv []byte) { m[k] = fv }) {
+			v = nil
+		} else if v[0] != '{' {
 			refused = true // a miner that is not an object refuses the whole table
 		}
-		miners[ip] = m
+		if i, dup := index[ip]; dup {
+			miners[i].table = v
+			return
+		}
+		index[ip] = len(miners)
+		miners = append(miners, minerRaw{ip, v})
 	})
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", truncate(rawMiners))
 	}
-	ips := make([]string, 0, len(miners))
-	for ip := range miners {
-		ips = append(ips, ip)
-	}
-	sort.Strings(ips)
-	for _, ip := range ips {
-		m := miners[ip]
+	sort.Slice(miners, func(i, j int) bool { return miners[i].ip < miners[j].ip })
+	var values [len(minerFieldNames)][]byte
+	for _, mr := range miners {
+		ip := mr.ip
+		clear(values[:])
+		if mr.table != nil && !eachMember(mr.table, func(k string, v []byte) {
+			if i, ok := minerFieldIndex[k]; ok {
+				values[i] = v
+			}
+		}) {
+			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
+			continue
+		}
+		pair := minerPair(ip) // the miner's label, shared by its series
 		for i := range minerFields {
 			f := &minerFields[i]
-			rawValue, ok := m[f.field]
-			if !ok {
+			rawValue := values[i]
+			if rawValue == nil {
 				continue // per-miner tables vary with miner firmware
 			}
 			v, err := parseNumber(rawValue)
@@ -345,20 +365,17 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			labels := make([]string, 0, 2)
-			labels = append(labels, ip)
-			labels = append(labels, f.labels...)
-			r.add(f.metric, v*scaleOf(scales, f), labels...)
+			r.addMinerField(f, v*scaleOf(scales, f), pair)
 		}
-		model, _ := parseString(m["miner_type"])
-		firmware, _ := parseString(m["miner_version"])
-		r.add(metricMinerInfoIdentity, 1, ip, model, firmware)
+		model, _ := parseString(values[len(minerFields)])
+		firmware, _ := parseString(values[len(minerFields)+1])
+		r.addMinerIdentity(pair, model, firmware)
 	}
 	return nil
 }
 
 func isNull(raw json.RawMessage) bool {
-	return strings.TrimSpace(string(raw)) == "null"
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
 func gauge(m *metric, v float64) prometheus.Metric {

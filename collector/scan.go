@@ -1,9 +1,7 @@
 package collector
 
 import (
-	"bytes"
 	"encoding/json"
-	"unicode/utf8"
 )
 
 // A one-pass scanner for the controller's answers. encoding/json decoding
@@ -143,11 +141,18 @@ func skipValue(b []byte, i int) int {
 
 // unquote returns the text of a JSON string token.
 func unquote(tok []byte) (string, bool) {
-	if len(tok) < 2 {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
 		return "", false
 	}
 	inner := tok[1 : len(tok)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	plain := true
+	for _, c := range inner {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
 		return string(inner), true
 	}
 	var s string
