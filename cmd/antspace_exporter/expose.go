@@ -1,0 +1,79 @@
+package main
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Probe answers are small (a few hundred series) and go to Prometheus on the
+// site network, so they are gzipped at BestSpeed: promhttp's default level
+// spent about a third of the exporter's CPU per probe for answers only a few
+// percent smaller (see docs/performance.md).
+var probeGzipPool = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+// serveGathered writes what g gathers in the format the client negotiated,
+// like promhttp with ContinueOnError: a gathering error is logged and the
+// metrics gathered so far are still served.
+func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger) {
+	mfs, err := g.Gather()
+	if err != nil {
+		level.Warn(logger).Log("msg", "error gathering probe metrics; serving the rest", "err", err)
+	}
+	format := expfmt.Negotiate(r.Header)
+	h := w.Header()
+	h.Set("Content-Type", string(format))
+	h.Add("Vary", "Accept-Encoding")
+	var out io.Writer = w
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		gz := probeGzipPool.Get().(*gzip.Writer)
+		gz.Reset(w)
+		defer func() {
+			_ = gz.Close()
+			gz.Reset(nil)
+			probeGzipPool.Put(gz)
+		}()
+		out = gz
+	}
+	enc := expfmt.NewEncoder(out, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
+			return // the client went away
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+// acceptsGzip reports whether an Accept-Encoding value allows gzip.
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.TrimSpace(coding)
+		if !strings.EqualFold(coding, "gzip") && coding != "*" {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				q = f
+			}
+		}
+		return q > 0
+	}
+	return false
+}

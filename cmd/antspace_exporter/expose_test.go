@@ -1,0 +1,92 @@
+package main
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/antspace-exporter/antspace_exporter/mock"
+)
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"": false, "gzip": true, "GZIP": true, "deflate, gzip;q=1.0, *;q=0.5": true, "gzip;q=0": false,
+		"identity": false, "*": true, "br, zstd": false, "gzip; q=0.3": true,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
+
+// A probe answers gzip when asked (as Prometheus does), plain text when
+// not, and protobuf when that is what the client accepts.
+func TestProbeEncodings(t *testing.T) {
+	env := newTestEnv(t, false, map[string]mock.Type{"a": mock.HK3})
+	get := func(accept, encoding string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, env.server.URL+"/probe?target=a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", accept)
+		req.Header.Set("Accept-Encoding", encoding) // set by hand: the transport then leaves the body alone
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = zr
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
+	}
+	const promAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+	resp, zipped := get(promAccept, "gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("gzip probe: Content-Encoding %q, Content-Type %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Type"))
+	}
+	resp, plain := get(promAccept, "identity")
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("identity probe: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	for name, body := range map[string]string{"gzip": zipped, "plain": plain} {
+		if !strings.Contains(body, "\nantspace_up 1\n") || !strings.Contains(body, "# TYPE antspace_temperature_celsius gauge") {
+			t.Errorf("%s body:\n%s", name, body)
+		}
+	}
+	if strip(zipped) != strip(plain) {
+		t.Errorf("gzip and plain answers have different series")
+	}
+
+	resp, _ = get("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3", "gzip")
+	if got := expfmt.Format(resp.Header.Get("Content-Type")).FormatType(); got != expfmt.TypeProtoDelim {
+		t.Errorf("protobuf probe: Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+}
+
+// strip drops the values, which change between two probes.
+func strip(body string) string {
+	var keep []string
+	for _, l := range strings.Split(body, "\n") {
+		if i := strings.LastIndexByte(l, ' '); i > 0 && !strings.HasPrefix(l, "#") {
+			l = l[:i]
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
