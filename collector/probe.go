@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,8 +46,7 @@ type Result struct {
 	Timeout     time.Duration
 
 	minerSkipped bool
-	metrics      []prometheus.Metric
-	samples      []sample // table fields, with precomputed label pairs
+	samples      []sample // the device's series (see sample.go)
 }
 
 // Up reports whether the container's cooling telemetry was read.
@@ -57,19 +58,26 @@ func (r *Result) Describe(chan<- *prometheus.Desc) {}
 
 // Collect emits the probe's metrics.
 func (r *Result) Collect(ch chan<- prometheus.Metric) {
-	ch <- gauge(metricUp, boolValue(r.Up()))
-	ch <- gauge(metricProbeDuration, r.Duration.Seconds())
-	ch <- gauge(metricProbeTimeout, r.Timeout.Seconds())
-	ch <- gauge(metricFieldErrors, float64(len(r.FieldErrors)))
+	all := r.series()
+	for i := range all {
+		ch <- &all[i]
+	}
+}
+
+// series is every sample of the probe: the probe-level ones, then the
+// device's.
+func (r *Result) series() []sample {
+	all := make([]sample, 0, 5+len(r.samples))
+	all = append(all,
+		sample{m: metricUp, value: boolValue(r.Up())},
+		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
+		sample{m: metricProbeTimeout, value: r.Timeout.Seconds()},
+		sample{m: metricFieldErrors, value: float64(len(r.FieldErrors))},
+	)
 	if !r.minerSkipped {
-		ch <- gauge(metricMinerInfoUp, boolValue(r.MinerErr == nil))
+		all = append(all, sample{m: metricMinerInfoUp, value: boolValue(r.MinerErr == nil)})
 	}
-	for _, m := range r.metrics {
-		ch <- m
-	}
-	for i := range r.samples {
-		ch <- &r.samples[i]
-	}
+	return append(all, r.samples...)
 }
 
 // Probe reads one container and converts its answers. It never returns
@@ -110,8 +118,18 @@ func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
 	return r
 }
 
+// add records a series whose label values come from the payload or the
+// settings.
 func (r *Result) add(m *metric, v float64, labels ...string) {
-	r.metrics = append(r.metrics, prometheus.MustNewConstMetric(m.desc, m.valueType, v, labels...))
+	if len(labels) != len(m.labels) {
+		panic(fmt.Sprintf("collector: %s takes %d label values, got %d", m.name, len(m.labels), len(labels)))
+	}
+	for i, l := range labels {
+		if !utf8.ValidString(l) {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+	}
+	r.samples = append(r.samples, sample{m: m, value: v, pairs: labelPairs(m.labels, labels)})
 }
 
 func (r *Result) fieldError(name string, err error) {
@@ -376,10 +394,6 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 
 func isNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
-func gauge(m *metric, v float64) prometheus.Metric {
-	return prometheus.MustNewConstMetric(m.desc, m.valueType, v)
 }
 
 func boolValue(b bool) float64 {

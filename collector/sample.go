@@ -15,18 +15,17 @@ import (
 // constants, or strings decoded from JSON), and the registry still checks
 // every gathered metric.
 type sample struct {
-	desc      *prometheus.Desc
-	valueType prometheus.ValueType
-	value     float64
-	pairs     []*dto.LabelPair
+	m     *metric
+	value float64
+	pairs []*dto.LabelPair // sorted by name
 }
 
-func (s *sample) Desc() *prometheus.Desc { return s.desc }
+func (s *sample) Desc() *prometheus.Desc { return s.m.desc }
 
 func (s *sample) Write(m *dto.Metric) error {
 	m.Label = s.pairs
 	v := s.value
-	if s.valueType == prometheus.CounterValue {
+	if s.m.valueType == prometheus.CounterValue {
 		m.Counter = &dto.Counter{Value: &v}
 	} else {
 		m.Gauge = &dto.Gauge{Value: &v}
@@ -70,7 +69,7 @@ func init() {
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
-	r.samples = append(r.samples, sample{desc: f.metric.desc, valueType: f.metric.valueType, value: v, pairs: fieldPairs[f]})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: fieldPairs[f]})
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
@@ -81,7 +80,7 @@ func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair) {
 	pairs = append(pairs, miner)
 	pairs = append(pairs, static...)
 	sort.Slice(pairs, func(i, j int) bool { return pairs[i].GetName() < pairs[j].GetName() })
-	r.samples = append(r.samples, sample{desc: f.metric.desc, valueType: f.metric.valueType, value: v, pairs: pairs})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs})
 }
 
 var minerLabel = "miner"
@@ -120,5 +119,59 @@ func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string) 
 		miner,
 		{Name: &identityNames[2], Value: &model},
 	}
-	r.samples = append(r.samples, sample{desc: metricMinerInfoIdentity.desc, valueType: metricMinerInfoIdentity.valueType, value: 1, pairs: pairs})
+	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
+}
+
+// Gather implements prometheus.Gatherer: the probe's metric families sorted
+// as a Registry sorts them, without a Registry's per-metric hashing and
+// checks (a probe's label sets are unique and valid by construction; a test
+// compares the two on every kind of answer). It spares the /probe handler a
+// registry per probe.
+func (r *Result) Gather() ([]*dto.MetricFamily, error) {
+	all := r.series()
+	metrics := make([]dto.Metric, len(all))
+	byMetric := make(map[*metric]*dto.MetricFamily, 32)
+	var families []*dto.MetricFamily
+	for i := range all {
+		s := &all[i]
+		mf := byMetric[s.m]
+		if mf == nil {
+			mf = &dto.MetricFamily{Name: &s.m.name, Help: &s.m.help, Type: dtoType(s.m.valueType)}
+			byMetric[s.m] = mf
+			families = append(families, mf)
+		}
+		_ = s.Write(&metrics[i])
+		mf.Metric = append(mf.Metric, &metrics[i])
+	}
+	sort.Slice(families, func(i, j int) bool { return families[i].GetName() < families[j].GetName() })
+	for _, mf := range families {
+		sort.Slice(mf.Metric, func(i, j int) bool { return labelsLess(mf.Metric[i].Label, mf.Metric[j].Label) })
+	}
+	return families, nil
+}
+
+// labelsLess orders series of one family by their label values, as the
+// registry does.
+func labelsLess(a, b []*dto.LabelPair) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	for i := range a {
+		if va, vb := a[i].GetValue(), b[i].GetValue(); va != vb {
+			return va < vb
+		}
+	}
+	return false
+}
+
+var (
+	typeGauge   = dto.MetricType_GAUGE
+	typeCounter = dto.MetricType_COUNTER
+)
+
+func dtoType(vt prometheus.ValueType) *dto.MetricType {
+	if vt == prometheus.CounterValue {
+		return &typeCounter
+	}
+	return &typeGauge
 }

@@ -65,9 +65,7 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.Duration, res.Timeout = time.Since(start), timeout
 	h.logResult(target, t, res)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(res)
-	serveGathered(w, r, reg, h.logger)
+	serveGathered(w, r, res, h.logger) // the Result gathers itself (collector.Result.Gather)
 }
 
 func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result) {
