@@ -11,7 +11,12 @@ LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PK
              -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 GOFLAGS_BUILD = -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-go lint docs demo bench fuzz soak clean
+.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak clean
+
+# Build and test with the toolchain go.mod names (fetched through the module
+# proxy when the installed Go is older), so vulncheck judges the standard
+# library the binary is built with. GOTOOLCHAIN=local keeps the installed Go.
+export GOTOOLCHAIN ?= auto
 
 all: lint build test
 
@@ -22,8 +27,9 @@ build:
 # Everything CI runs: lint, the race-enabled test suite (rules with promtool,
 # Alertmanager routing with amtool, end-to-end with real Prometheus and
 # Alertmanager when installed).
-test: lint build
+test: lint build vulncheck
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
@@ -41,6 +47,35 @@ demo: build
 # BENCH_INTERVAL, BENCH_EXPORTER_ARGS; see bench/main.go.
 bench: build
 	BIN=$(BIN) $(GO) run ./bench
+
+# Fuzz targets as package:Target. fuzz-short (part of test) runs each for
+# FUZZTIME_SHORT; fuzz for FUZZTIME (e.g. make fuzz FUZZTIME=1h). A failing
+# input is written to <package>/testdata/fuzz/<Target>/: commit it, it then
+# runs as a regression test in go test.
+FUZZ_TARGETS   = ./collector:FuzzProbePayload ./collector:FuzzEachMember ./config:FuzzParse \
+                 ./control:FuzzControlParams ./control:FuzzControlHandler
+FUZZTIME_SHORT ?= 8s
+FUZZTIME       ?= 5m
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT) FUZZMINIMIZETIME=2s
+FUZZMINIMIZETIME ?= 60s
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) $$pkg; \
+	done
+
+# govulncheck over the module; fails on reachable vulnerabilities. See
+# scripts/vulncheck.sh for the database it uses when vuln.go.dev is unreachable.
+vulncheck:
+	GO=$(GO) ./scripts/vulncheck.sh
+
+# Soak (not in CI): a fleet with a share of misbehaving containers probed for
+# SOAK_DURATION; prints the exporter's RSS and goroutines over time and a
+# verdict on growth. SOAK_ARGS passes more flags (see test/soak/main.go).
+SOAK_DURATION ?= 10m
+soak: build
+	$(GO) run ./test/soak -exporter $(BIN)/antspace_exporter -duration $(SOAK_DURATION) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BIN)

@@ -2,6 +2,8 @@ module github.com/antspace-exporter/antspace_exporter
 
 go 1.26.7
 
+toolchain go1.26.10
+
 require (
 	github.com/alecthomas/kingpin/v2 v2.4.0 // indirect
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
