@@ -116,14 +116,7 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "setting up routes", "err", err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      3 * time.Minute, // longer than any probe
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(handler, defaultServerLimits)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(srv, webFlags, slogger) }()

@@ -107,6 +107,7 @@ func (e *exporter) routes() (http.Handler, error) {
 	limit := newRequestLimiter(e.maxRequests)
 	mux.Handle("/probe", limit.wrap(e.probe))
 	mux.Handle("/sd", &sdHandler{config: e.config})
+	mux.Handle("/config", &configHandler{config: e.config})
 	mux.Handle(control.Prefix, e.control)
 	mux.Handle(e.telemetryPath, promhttp.InstrumentMetricHandler(e.registry,
 		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
@@ -147,6 +148,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 	links := []web.LandingLinks{
 		{Address: e.telemetryPath, Text: "Metrics", Description: "The exporter's own metrics"},
 		{Address: "/sd", Text: "Service discovery", Description: "Inventory as Prometheus HTTP SD targets"},
+		{Address: "/config", Text: "Configuration", Description: "The loaded inventory, secrets hidden"},
 		{Address: "/-/healthy", Text: "Health", Description: "Liveness check"},
 	}
 	var extra strings.Builder
