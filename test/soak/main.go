@@ -48,6 +48,10 @@ func main() {
 		keepLogs    = flag.String("exporter-log", "", "write the exporter's log here (default: a temporary file, its tail printed on failure)")
 	)
 	flag.Parse()
+	if *badShare < 0 || *badShare > 1.0/3 {
+		fmt.Fprintln(os.Stderr, "soak: -misbehaving must be between 0 and 1/3")
+		os.Exit(2)
+	}
 	if *sample == 0 {
 		*sample = max(*duration/40, 5*time.Second)
 	}
@@ -83,6 +87,7 @@ func misbehaviours(scrape time.Duration) []mock.Misbehaviour {
 type sampleRow struct {
 	at         time.Duration
 	rssKiB     int64
+	heapInuse  float64 // bytes, go_memstats_heap_inuse_bytes
 	goroutines float64
 	fds        float64
 	probes     int64
@@ -163,7 +168,8 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	defer stop()
 
 	// Rotate misbehaviours: every minute a different set of containers
-	// misbehaves, each with a different kind.
+	// misbehaves. The mix of kinds stays the same, so the load does too and
+	// the first and last parts of the run are comparable.
 	kinds := misbehaviours(scrape)
 	bad := int(float64(n) * badShare)
 	var rotation atomic.Int64
@@ -173,9 +179,8 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 			s.ClearMisbehaviour()
 		}
 		for j := range bad {
-			s := fleet[(r*7+j*3)%n]
-			s.ClearMisbehaviour()
-			s.Misbehave(kinds[(r+j)%len(kinds)])
+			s := fleet[(r*7+j*3)%n] // distinct for bad <= n/3
+			s.Misbehave(kinds[j%len(kinds)])
 		}
 	}
 	rotate()
@@ -234,19 +239,20 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	// Sampling.
 	var rows []sampleRow
 	printRow := func(r sampleRow) {
-		fmt.Printf("%8s  rss %7.1f MiB  goroutines %5.0f  fds %4.0f  probes %7d  errors %d\n",
-			r.at.Round(time.Second), float64(r.rssKiB)/1024, r.goroutines, r.fds, r.probes, r.errors)
+		fmt.Printf("%8s  rss %6.1f MiB  heap %6.1f MiB  goroutines %5.0f  fds %4.0f  probes %7d  errors %d\n",
+			r.at.Round(time.Second), float64(r.rssKiB)/1024, r.heapInuse/(1<<20), r.goroutines, r.fds, r.probes, r.errors)
 	}
 	takeSample := func() error {
 		rss, err := vmRSS(cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
-		g, fds, err := selfMetrics(base)
+		m, err := selfMetrics(base)
 		if err != nil {
 			return err
 		}
-		r := sampleRow{at: time.Since(start), rssKiB: rss, goroutines: g, fds: fds, probes: probes.Load(), errors: errs.Load()}
+		r := sampleRow{at: time.Since(start), rssKiB: rss, heapInuse: m["go_memstats_heap_inuse_bytes"],
+			goroutines: m["go_goroutines"], fds: m["process_open_fds"], probes: probes.Load(), errors: errs.Load()}
 		rows = append(rows, r)
 		printRow(r)
 		return nil
@@ -355,7 +361,15 @@ func judge(rows []sampleRow, rssGrowth float64) (string, bool) {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
+	peak := func(rs []sampleRow, f func(sampleRow) float64) float64 {
+		m := 0.0
+		for _, r := range rs {
+			m = max(m, f(r))
+		}
+		return m
+	}
 	rss := func(r sampleRow) float64 { return float64(r.rssKiB) / 1024 }
+	heap := func(r sampleRow) float64 { return r.heapInuse / (1 << 20) }
 	gor := func(r sampleRow) float64 { return r.goroutines }
 	fds := func(r sampleRow) float64 { return r.fds }
 	type check struct {
@@ -364,14 +378,19 @@ func judge(rows []sampleRow, rssGrowth float64) (string, bool) {
 		allowedAbs    float64 // growth below this is noise whatever the ratio
 		allowedGrowth float64
 	}
+	// Memory is sampled at random phases of a sawtooth (huge bodies
+	// allocate up to the body limit, the GC frees it): compare both the
+	// medians and the peaks.
 	checks := []check{
-		{"RSS (MiB)", med(middle, rss), med(last, rss), 8, rssGrowth},
+		{"RSS MiB med", med(middle, rss), med(last, rss), 8, rssGrowth},
+		{"RSS MiB max", peak(middle, rss), peak(last, rss), 8, rssGrowth},
+		{"heap MiB med", med(middle, heap), med(last, heap), 8, rssGrowth},
 		{"goroutines", med(middle, gor), med(last, gor), 20, 0.10},
 		{"open fds", med(middle, fds), med(last, fds), 10, 0.10},
 	}
 	var b strings.Builder
 	ok := true
-	b.WriteString("soak: median of the middle third -> median of the last third:\n")
+	b.WriteString("soak: middle third -> last third of the samples:\n")
 	for _, c := range checks {
 		grew := c.end - c.mid
 		bad := grew > c.allowedAbs && grew > c.mid*c.allowedGrowth
@@ -379,10 +398,10 @@ func judge(rows []sampleRow, rssGrowth float64) (string, bool) {
 		if bad {
 			mark, ok = "GREW", false
 		}
-		fmt.Fprintf(&b, "  %-11s %8.1f -> %8.1f  (%+.1f)  %s\n", c.what, c.mid, c.end, grew, mark)
+		fmt.Fprintf(&b, "  %-12s %8.1f -> %8.1f  (%+.1f)  %s\n", c.what, c.mid, c.end, grew, mark)
 	}
-	peak := slices.MaxFunc(rows, func(a, b sampleRow) int { return int(a.rssKiB - b.rssKiB) })
-	fmt.Fprintf(&b, "  peak RSS %.1f MiB at %v\n", float64(peak.rssKiB)/1024, peak.at.Round(time.Second))
+	top := slices.MaxFunc(rows, func(a, b sampleRow) int { return int(a.rssKiB - b.rssKiB) })
+	fmt.Fprintf(&b, "  peak RSS %.1f MiB at %v\n", float64(top.rssKiB)/1024, top.at.Round(time.Second))
 	if ok {
 		b.WriteString("soak: VERDICT flat: nothing grew without bound")
 	} else {
@@ -406,31 +425,36 @@ func vmRSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc/<pid>/status")
 }
 
-// selfMetrics reads go_goroutines and process_open_fds from the exporter.
-func selfMetrics(base string) (goroutines, fds float64, err error) {
+// selfMetrics reads the exporter's goroutines, open fds and heap in use
+// from its /metrics.
+func selfMetrics(base string) (map[string]float64, error) {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	found := 0
+	want := []string{"go_goroutines", "process_open_fds", "go_memstats_heap_inuse_bytes"}
+	got := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		for name, dst := range map[string]*float64{"go_goroutines ": &goroutines, "process_open_fds ": &fds} {
-			if v, ok := strings.CutPrefix(line, name); ok {
-				if *dst, err = strconv.ParseFloat(v, 64); err != nil {
-					return 0, 0, err
-				}
-				found++
-			}
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !slices.Contains(want, name) {
+			continue
+		}
+		if got[name], err = strconv.ParseFloat(value, 64); err != nil {
+			return nil, err
 		}
 	}
-	if found < 2 {
-		return 0, 0, errors.New("go_goroutines or process_open_fds missing from /metrics")
+	if err := sc.Err(); err != nil {
+		return nil, err
 	}
-	return goroutines, fds, sc.Err()
+	for _, name := range want {
+		if _, ok := got[name]; !ok {
+			return nil, fmt.Errorf("%s missing from /metrics", name)
+		}
+	}
+	return got, nil
 }
 
 func waitHealthy(base string, exited chan error) error {
