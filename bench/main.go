@@ -468,6 +468,7 @@ type phaseResult struct {
 	rssKiB             float64 // peak RSS (VmHWM)
 	goroutines         float64 // peak sampled
 	upstreamPerProbe   float64
+	heapMiB, stackMiB  float64 // Go heap and stacks in use at the end
 	firstErrors        []string
 	upstreamMeasured   bool
 	exporterGoroutines bool
@@ -594,8 +595,19 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 			res.upstreamMeasured = true
 		}
 		res.exporterGoroutines = true
+		if mfs, err := scrape(ew.url); err == nil {
+			if f := mfs["go_memstats_heap_inuse_bytes"]; f != nil {
+				res.heapMiB = f.sum / (1 << 20)
+			}
+			if f := mfs["go_memstats_stack_inuse_bytes"]; f != nil {
+				res.stackMiB = f.sum / (1 << 20)
+			}
+		}
 	} else {
 		res.rssKiB, _ = statusKiB(os.Getpid(), "VmHWM")
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		res.heapMiB, res.stackMiB = float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20)
 		res.upstreamPerProbe, res.upstreamMeasured = 2, true
 	}
 	slices.Sort(res.latencies)
@@ -713,6 +725,8 @@ func (r report) rows() []row {
 		{"CPU per probe (floor: client CPU per fetch pair)", "ms", 1000 * per(f.cpu, f.probes), 1000 * per(e.cpu, e.probes), true},
 		{"CPU share of one core", "%", 100 * f.cpu / f.duration.Seconds(), 100 * e.cpu / e.duration.Seconds(), true},
 		{"peak RSS (VmHWM)", "MiB", f.rssKiB / 1024, e.rssKiB / 1024, true},
+		{"Go heap in use at the end", "MiB", f.heapMiB, e.heapMiB, true},
+		{"Go stacks in use at the end", "MiB", f.stackMiB, e.stackMiB, true},
 		{"goroutines (peak sampled)", "", f.goroutines, e.goroutines, true},
 		{"upstream requests per probe", "", f.upstreamPerProbe, e.upstreamPerProbe, true},
 		{"mock CPU per probe", "ms", 1000 * per(f.mockCPU, f.probes), 1000 * per(e.mockCPU, e.probes), true},

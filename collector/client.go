@@ -86,27 +86,29 @@ func (c *Client) Read(ctx context.Context, address, operation string) (*Envelope
 
 // NewClient returns a client with a transport tuned for many slow devices:
 // keep-alive connections reused per container, a small cap of connections
-// per device so a controller never sees a burst.
+// per device so a controller never sees a burst, and idle connections that
+// cost a socket, not goroutines and buffers (see deviceTransport).
 func NewClient(userAgent string, maxConnsPerDevice int) *Client {
 	if maxConnsPerDevice <= 0 {
 		maxConnsPerDevice = 2
 	}
-	transport := &http.Transport{
-		Proxy:                 nil, // devices are on the site network; never go through a proxy
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          0, // no global cap: one idle connection per device is the point
-		MaxIdleConnsPerHost:   maxConnsPerDevice,
-		MaxConnsPerHost:       maxConnsPerDevice,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 0, // bounded by the probe context instead
-		DisableCompression:    false,
+	// For anything but plain http:// GETs (not used by the exporter today).
+	fallback := &http.Transport{
+		Proxy:               nil, // devices are on the site network; never go through a proxy
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: maxConnsPerDevice,
+		MaxConnsPerHost:     maxConnsPerDevice,
+		IdleConnTimeout:     idleConnTimeout,
 	}
 	return &Client{
-		HTTP:         &http.Client{Transport: transport, CheckRedirect: noRedirects},
+		HTTP:         &http.Client{Transport: newDeviceTransport(maxConnsPerDevice, idleConnTimeout, fallback), CheckRedirect: noRedirects},
 		UserAgent:    userAgent,
 		MaxBodyBytes: DefaultMaxBodyBytes,
 	}
 }
+
+// idleConnTimeout closes a connection to a controller unused for this long.
+const idleConnTimeout = 90 * time.Second
 
 // Controllers don't redirect; following one would let a lying device point
 // the exporter at an arbitrary address.
