@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench is the load harness behind `make bench`: it starts a mock
 // fleet of N containers on consecutive loopback addresses, the exporter with
 // the fleet's inventory, and a generator that probes every container the way
