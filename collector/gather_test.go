@@ -27,9 +27,9 @@ func gatherText(t *testing.T, r *collector.Result) []byte {
 	return buf.Bytes()
 }
 
-// Result.Gather, which the /probe handler serves, gives exactly what a
-// pedantic Registry gathers from the Result, for good answers of both types
-// and every kind of bad one.
+// Result.Gather and Result.WriteText, which the /probe handler serves, give
+// exactly what a pedantic Registry gathers from the Result, for good answers
+// of both types and every kind of bad one.
 func TestGatherMatchesRegistry(t *testing.T) {
 	type tc struct {
 		name     string
@@ -68,6 +68,43 @@ func TestGatherMatchesRegistry(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("Gather differs from the registry:\n%s", diffLines(string(want), string(got)))
 			}
+			var direct bytes.Buffer
+			if err := res.WriteText(&direct); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(direct.Bytes(), want) {
+				t.Errorf("WriteText differs from the registry's exposition:\n%s", diffLines(string(want), direct.String()))
+			}
 		})
+	}
+}
+
+// Label values that need escaping come out as the registry writes them.
+func TestWriteTextEscaping(t *testing.T) {
+	cooler := []byte(`{"ok":true,"method":"coolerState","params":{"supply_liquid_temp":30.5,"return_liquid_temp":"35",` +
+		`"colding_tower_inlet_temp":1e-7,"supply_liquid_pressure":0.25,"cooling_tower_fan1":1,"antbox_internal_temp":-1,` +
+		`"longitude_direction":"E\"ast\\\n","latitude_direction":"N\u00e9",` +
+		`"weird \"field\"\\\nname":12345678901234567890,"plain_new_field":true}}`)
+	miners := []byte(`{"ok":true,"method":"minerInfo","params":{"miner_num":1,"total_hashrate":0.5,"pcb_max_temp":60,"chip_max_temp":70,"chip_temp_mean":65,` +
+		`"miner_info":{"10.0.0.1\"x":{"GHS_5s":100.25,"miner_type":"S19\\j","miner_version":"v\n1"}}}}`)
+	res := collector.Convert(cooler, miners, collector.Settings{Module: "m\"od", Type: collector.TypeHK3})
+	if !res.Up() || res.MinerErr != nil {
+		t.Fatal(res.Err, res.MinerErr)
+	}
+	want := exposition(t, res)
+	var got bytes.Buffer
+	if err := res.WriteText(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("WriteText differs:\n%s", diffLines(string(want), got.String()))
+	}
+	if g := gatherText(t, res); !bytes.Equal(g, want) {
+		t.Errorf("Gather differs:\n%s", diffLines(string(want), string(g)))
+	}
+	for _, s := range []string{`longitude_direction="E\"ast\\\n"`, `field="weird \"field\"\\\nname"`, `model="S19\\j"`} {
+		if !bytes.Contains(want, []byte(s)) {
+			t.Errorf("exposition lacks %s", s)
+		}
 	}
 }

@@ -23,14 +23,18 @@ var probeGzipPool = sync.Pool{New: func() any {
 	return w
 }}
 
+// textWriter is a Gatherer that can also write the text format directly
+// (collector.Result).
+type textWriter interface {
+	prometheus.Gatherer
+	WriteText(io.Writer) error
+}
+
 // serveGathered writes what g gathers in the format the client negotiated,
 // like promhttp with ContinueOnError: a gathering error is logged and the
-// metrics gathered so far are still served.
+// metrics gathered so far are still served. The text format, which
+// Prometheus asks for, is written by g itself when it can.
 func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger) {
-	mfs, err := g.Gather()
-	if err != nil {
-		level.Warn(logger).Log("msg", "error gathering probe metrics; serving the rest", "err", err)
-	}
 	format := expfmt.Negotiate(r.Header)
 	h := w.Header()
 	h.Set("Content-Type", string(format))
@@ -46,6 +50,16 @@ func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer
 			probeGzipPool.Put(gz)
 		}()
 		out = gz
+	}
+	if tw, ok := g.(textWriter); ok && format.FormatType() == expfmt.TypeTextPlain {
+		if err := tw.WriteText(out); err != nil {
+			level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
+		}
+		return
+	}
+	mfs, err := g.Gather()
+	if err != nil {
+		level.Warn(logger).Log("msg", "error gathering probe metrics; serving the rest", "err", err)
 	}
 	enc := expfmt.NewEncoder(out, format)
 	for _, mf := range mfs {
