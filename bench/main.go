@@ -61,6 +61,7 @@ type options struct {
 	maxInFlight  int
 	exporterArgs string
 	keep         bool
+	ha           bool
 }
 
 func main() {
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 5000, "generator requests in flight at most; a probe due while full counts as an error")
 	flag.StringVar(&o.exporterArgs, "exporter.args", envString("BENCH_EXPORTER_ARGS", ""), "extra exporter flags, space separated")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
+	flag.BoolVar(&o.ha, "ha", envString("BENCH_HA", "") != "", "exporter phase as an HA Prometheus pair: every probe sent twice at once (env BENCH_HA=1)")
 	flag.Parse()
 	if o.warmup < 0 {
 		o.warmup = o.interval
@@ -186,6 +188,9 @@ func run(o options) error {
 		return err
 	}
 	base := filepath.Join(o.out, fmt.Sprintf("n%d", o.n))
+	if o.ha {
+		base += "-ha"
+	}
 	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
 		return err
 	}
@@ -547,38 +552,44 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 		}
 		t := targets[k%n]
 		measured := started
-		select {
-		case g.slots <- struct{}{}:
-		default:
-			if measured {
-				mu.Lock()
-				res.errors++
-				res.firstErrors = appendFew(res.firstErrors, "generator full: more than -max-in-flight requests pending")
-				mu.Unlock()
-			}
-			continue
+		copies := 1
+		if g.o.ha && ew != nil {
+			copies = 2 // both servers of an HA pair probe at once
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-g.slots }()
-			ctx, cancel := context.WithTimeout(context.Background(), g.o.scrapeTO)
-			defer cancel()
-			t0 := time.Now()
-			err := do(ctx, t)
-			lat := time.Since(t0)
-			if !measured {
-				return
+		for range copies {
+			select {
+			case g.slots <- struct{}{}:
+			default:
+				if measured {
+					mu.Lock()
+					res.errors++
+					res.firstErrors = appendFew(res.firstErrors, "generator full: more than -max-in-flight requests pending")
+					mu.Unlock()
+				}
+				continue
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			res.probes++
-			res.latencies = append(res.latencies, lat)
-			if err != nil {
-				res.errors++
-				res.firstErrors = appendFew(res.firstErrors, err.Error())
-			}
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-g.slots }()
+				ctx, cancel := context.WithTimeout(context.Background(), g.o.scrapeTO)
+				defer cancel()
+				t0 := time.Now()
+				err := do(ctx, t)
+				lat := time.Since(t0)
+				if !measured {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				res.probes++
+				res.latencies = append(res.latencies, lat)
+				if err != nil {
+					res.errors++
+					res.firstErrors = appendFew(res.firstErrors, err.Error())
+				}
+			}()
+		}
 	}
 	if !started {
 		startMeasure()
@@ -757,6 +768,9 @@ func (r report) markdown() string {
 	fmt.Fprintf(&b, "Floor = the generator itself fetching coolerState + minerInfo from the mock (map[string]any decode); exporter = the same schedule through /probe.\n")
 	if o.exporterArgs != "" {
 		fmt.Fprintf(&b, "Exporter flags: `%s`.\n", o.exporterArgs)
+	}
+	if o.ha {
+		b.WriteString("HA pair: in the exporter phase every probe is sent twice at once, as by two Prometheus servers; figures are per probe.\n")
 	}
 	b.WriteString("\n| metric | floor | exporter | exporter / floor |\n|---|---:|---:|---:|\n")
 	for _, rw := range r.rows() {
