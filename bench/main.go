@@ -62,6 +62,7 @@ type options struct {
 	exporterArgs string
 	keep         bool
 	ha           bool
+	rounds       int
 }
 
 func main() {
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&o.miners, "miners", 0, "miners per container (0 = the mock's default)")
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 5000, "generator requests in flight at most; a probe due while full counts as an error")
 	flag.StringVar(&o.exporterArgs, "exporter.args", envString("BENCH_EXPORTER_ARGS", ""), "extra exporter flags, space separated")
+	flag.IntVar(&o.rounds, "rounds", envInt("BENCH_ROUNDS", 3), "alternate floor and exporter this many times, each for duration/rounds, so drifting background load hits both alike (env BENCH_ROUNDS)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
 	flag.BoolVar(&o.ha, "ha", envString("BENCH_HA", "") != "", "exporter phase as an HA Prometheus pair: every probe sent twice at once (env BENCH_HA=1)")
 	flag.Parse()
@@ -97,9 +99,9 @@ func run(o options) error {
 	if err != nil || !start.Addr().Is4() || !start.Addr().IsLoopback() {
 		return fmt.Errorf("-fleet.start %q must be a 127.x.y.z:port address", o.fleetStart)
 	}
-	nofile := raiseNoFile(uint64(4*o.n + 4096))
-	fmt.Printf("fleet of %d containers from %s, interval %s (%.1f probes/s), %s warm-up + %s measured per phase, RLIMIT_NOFILE %d\n",
-		o.n, o.fleetStart, o.interval, float64(o.n)/o.interval.Seconds(), o.warmup, o.duration, nofile)
+	nofile := raiseNoFile(uint64(8*o.n + 4096))
+	fmt.Printf("fleet of %d containers from %s, interval %s (%.1f probes/s), %s warm-up + %s measured per phase in %d rounds, RLIMIT_NOFILE %d\n",
+		o.n, o.fleetStart, o.interval, float64(o.n)/o.interval.Seconds(), o.warmup, o.duration, max(1, o.rounds), nofile)
 
 	tmp, err := os.MkdirTemp("", "antspace-bench-")
 	if err != nil {
@@ -166,13 +168,25 @@ func run(o options) error {
 	}
 
 	g := newGenerator(o)
-	// Phase 1, the floor: the generator reads the devices itself.
-	fmt.Println("floor: fetching coolerState + minerInfo straight from the mock ...")
-	floor := g.phase(targets, func(ctx context.Context, t target) error { return g.fetchDirect(ctx, t) }, nil, mockProc)
-	// Phase 2: the same schedule through the exporter.
-	fmt.Println("exporter: probing every container through /probe ...")
-	exp := g.phase(targets, func(ctx context.Context, t target) error { return g.probe(ctx, exporterURL, t) },
-		&exporterWatch{url: exporterURL, proc: expProc}, mockProc)
+	// The floor (the generator reads the devices itself) and the exporter
+	// phase (the same schedule through /probe) alternate in rounds; the
+	// first round of each starts with the warm-up.
+	rounds := max(1, o.rounds)
+	slice := o.duration / time.Duration(rounds)
+	var floor, exp phaseResult
+	ew := &exporterWatch{url: exporterURL, proc: expProc}
+	for round := range rounds {
+		warmup := time.Duration(0)
+		if round == 0 {
+			warmup = o.warmup
+		}
+		fmt.Printf("round %d/%d: floor, fetching coolerState + minerInfo straight from the mock ...\n", round+1, rounds)
+		floor.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.fetchDirect(ctx, t) }, nil, mockProc, warmup, slice))
+		fmt.Printf("round %d/%d: exporter, probing every container through /probe ...\n", round+1, rounds)
+		exp.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.probe(ctx, exporterURL, t) }, ew, mockProc, warmup, slice))
+	}
+	slices.Sort(floor.latencies)
+	slices.Sort(exp.latencies)
 
 	if err := mockProc.alive(); err != nil {
 		return err
@@ -291,8 +305,9 @@ func freeLoopbackAddr() (string, error) {
 }
 
 // raiseNoFile raises this process's open-file limit (children inherit it):
-// a fleet of N needs a listener and up to two connections per container in
-// the mock, as many in the exporter. Root may raise the hard limit too.
+// the mock holds a listener per container plus the connections of both the
+// floor client and the exporter (up to two each per container). Root may
+// raise the hard limit too.
 func raiseNoFile(want uint64) uint64 {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
@@ -488,7 +503,7 @@ type exporterWatch struct {
 
 // phase runs the schedule for warmup+duration and measures the second part.
 // With ew nil the generator's own CPU is the measured process (the floor).
-func (g *generator) phase(targets []target, do func(context.Context, target) error, ew *exporterWatch, mockProc *process) phaseResult {
+func (g *generator) phase(targets []target, do func(context.Context, target) error, ew *exporterWatch, mockProc *process, warmup, duration time.Duration) phaseResult {
 	var (
 		mu        sync.Mutex
 		res       phaseResult
@@ -498,8 +513,8 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 	n := len(targets)
 	step := g.o.interval / time.Duration(n)
 	begin := time.Now()
-	measureAt := begin.Add(g.o.warmup)
-	end := measureAt.Add(g.o.duration)
+	measureAt := begin.Add(warmup)
+	end := measureAt.Add(duration)
 
 	var cpu0, mock0, up0 float64
 	startMeasure := func() {
@@ -623,8 +638,29 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 		res.heapMiB, res.stackMiB = float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20)
 		res.upstreamPerProbe, res.upstreamMeasured = 2, true
 	}
-	slices.Sort(res.latencies)
 	return res
+}
+
+// merge adds a round's figures: sums of counts and CPU, peaks of the rest.
+func (r *phaseResult) merge(o phaseResult) {
+	upstream := r.upstreamPerProbe*float64(r.probes) + o.upstreamPerProbe*float64(o.probes)
+	r.probes += o.probes
+	r.errors += o.errors
+	r.duration += o.duration
+	r.latencies = append(r.latencies, o.latencies...)
+	r.cpu += o.cpu
+	r.mockCPU += o.mockCPU
+	r.rssKiB = max(r.rssKiB, o.rssKiB)
+	r.goroutines = max(r.goroutines, o.goroutines)
+	r.heapMiB, r.stackMiB = max(r.heapMiB, o.heapMiB), max(r.stackMiB, o.stackMiB)
+	if r.probes > 0 {
+		r.upstreamPerProbe = upstream / float64(r.probes)
+	}
+	r.upstreamMeasured = r.upstreamMeasured || o.upstreamMeasured
+	r.exporterGoroutines = r.exporterGoroutines || o.exporterGoroutines
+	for _, e := range o.firstErrors {
+		r.firstErrors = appendFew(r.firstErrors, e)
+	}
 }
 
 func (g *generator) cpu(ew *exporterWatch) float64 {
@@ -763,8 +799,8 @@ func (r report) markdown() string {
 	var b strings.Builder
 	o := r.opts
 	fmt.Fprintf(&b, "### antspace_exporter load test: %d containers, %s interval\n\n", o.n, o.interval)
-	fmt.Fprintf(&b, "%s; %d CPUs; %s measured per phase after %s warm-up; %.1f probes/s scheduled; scrape timeout %s; mock fleet on 127.x loopback addresses.\n",
-		r.when.Format(time.RFC3339), r.cpus, o.duration, o.warmup, float64(o.n)/o.interval.Seconds(), o.scrapeTO)
+	fmt.Fprintf(&b, "%s; %d CPUs; %s measured per phase (%d alternating rounds) after %s warm-up; %.1f probes/s scheduled; scrape timeout %s; mock fleet on 127.x loopback addresses.\n",
+		r.when.Format(time.RFC3339), r.cpus, o.duration, max(1, o.rounds), o.warmup, float64(o.n)/o.interval.Seconds(), o.scrapeTO)
 	fmt.Fprintf(&b, "Floor = the generator itself fetching coolerState + minerInfo from the mock (map[string]any decode); exporter = the same schedule through /probe.\n")
 	if o.exporterArgs != "" {
 		fmt.Fprintf(&b, "Exporter flags: `%s`.\n", o.exporterArgs)
