@@ -63,6 +63,8 @@ type options struct {
 	keep         bool
 	ha           bool
 	rounds       int
+	perMock      int
+	conns        int
 }
 
 func main() {
@@ -79,6 +81,8 @@ func main() {
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 5000, "generator requests in flight at most; a probe due while full counts as an error")
 	flag.StringVar(&o.exporterArgs, "exporter.args", envString("BENCH_EXPORTER_ARGS", ""), "extra exporter flags, space separated")
 	flag.IntVar(&o.rounds, "rounds", envInt("BENCH_ROUNDS", 3), "alternate floor and exporter this many times, each for duration/rounds, so drifting background load hits both alike (env BENCH_ROUNDS)")
+	flag.IntVar(&o.perMock, "mock.per-process", 3000, "containers per mock process (each needs a listener and connections within its open-file limit)")
+	flag.IntVar(&o.conns, "conns-per-container", 0, "connections per container for both the floor client and the exporter (--upstream.max-connections-per-container); 0: 2, or 1 when 2 per container would not fit the open-file limit")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
 	flag.BoolVar(&o.ha, "ha", envString("BENCH_HA", "") != "", "exporter phase as an HA Prometheus pair: every probe sent twice at once (env BENCH_HA=1)")
 	flag.Parse()
@@ -99,9 +103,18 @@ func run(o options) error {
 	if err != nil || !start.Addr().Is4() || !start.Addr().IsLoopback() {
 		return fmt.Errorf("-fleet.start %q must be a 127.x.y.z:port address", o.fleetStart)
 	}
-	nofile := raiseNoFile(uint64(8*o.n + 4096))
-	fmt.Printf("fleet of %d containers from %s, interval %s (%.1f probes/s), %s warm-up + %s measured per phase in %d rounds, RLIMIT_NOFILE %d\n",
-		o.n, o.fleetStart, o.interval, float64(o.n)/o.interval.Seconds(), o.warmup, o.duration, max(1, o.rounds), nofile)
+	nofile := raiseNoFile(uint64(4*o.n + 4096))
+	if o.conns <= 0 {
+		// The generator's floor client and the exporter each hold up to
+		// conns connections per container (plus a few hundred more).
+		o.conns = 2
+		if uint64(2*o.n+2048) > nofile {
+			o.conns = 1
+		}
+	}
+	mocks := (o.n + o.perMock - 1) / max(1, o.perMock)
+	fmt.Printf("fleet of %d containers from %s in %d mock processes, interval %s (%.1f probes/s), %s warm-up + %s measured per phase in %d rounds, RLIMIT_NOFILE %d, %d connections per container\n",
+		o.n, o.fleetStart, mocks, o.interval, float64(o.n)/o.interval.Seconds(), o.warmup, o.duration, max(1, o.rounds), nofile, o.conns)
 
 	tmp, err := os.MkdirTemp("", "antspace-bench-")
 	if err != nil {
@@ -113,32 +126,60 @@ func run(o options) error {
 		defer os.RemoveAll(tmp)
 	}
 
-	// The mock fleet.
+	// The mock fleet, in processes of at most perMock containers on
+	// consecutive addresses.
+	var (
+		mockProcs []*process
+		targets   []target
+		inv       strings.Builder
+	)
+	inv.WriteString("containers:\n")
+	defer func() {
+		for _, p := range mockProcs {
+			p.stop()
+		}
+	}()
+	addr := start.Addr()
+	for i := range mocks {
+		count := min(o.perMock, o.n-i*o.perMock)
+		part := filepath.Join(tmp, fmt.Sprintf("inventory-%d.yml", i))
+		mockArgs := []string{
+			"--fleet", strconv.Itoa(count), "--fleet.mode", "addresses", "--fleet.start", netip.AddrPortFrom(addr, start.Port()).String(),
+			"--name", fmt.Sprintf("bench-%d", i), "--seed", strconv.Itoa(1 + i*o.perMock),
+			"--fleet.hk3-share", "0.5", "--inventory.out", part, "--log.level", "warn",
+		}
+		if o.miners > 0 {
+			mockArgs = append(mockArgs, "--miners", strconv.Itoa(o.miners))
+		}
+		p, err := startProcess(filepath.Join(o.bin, "antspace_mock"), mockArgs, filepath.Join(tmp, fmt.Sprintf("mock-%d.log", i)))
+		if err != nil {
+			return err
+		}
+		mockProcs = append(mockProcs, p)
+		if err := waitUntil(2*time.Minute, "the mock fleet's inventory", p, func() bool {
+			_, err := os.Stat(part)
+			return err == nil
+		}); err != nil {
+			return err
+		}
+		ts, err := readInventory(part)
+		if err != nil {
+			return err
+		}
+		if len(ts) != count {
+			return fmt.Errorf("%s lists %d containers, want %d", part, len(ts), count)
+		}
+		for _, t := range ts {
+			fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s}\n", t.name, t.address, t.typ)
+		}
+		targets = append(targets, ts...)
+		for range count {
+			addr = addr.Next()
+		}
+	}
 	inventory := filepath.Join(tmp, "inventory.yml")
-	mockArgs := []string{
-		"--fleet", strconv.Itoa(o.n), "--fleet.mode", "addresses", "--fleet.start", o.fleetStart,
-		"--fleet.hk3-share", "0.5", "--inventory.out", inventory, "--log.level", "warn",
-	}
-	if o.miners > 0 {
-		mockArgs = append(mockArgs, "--miners", strconv.Itoa(o.miners))
-	}
-	mockProc, err := startProcess(filepath.Join(o.bin, "antspace_mock"), mockArgs, filepath.Join(tmp, "mock.log"))
-	if err != nil {
+	if err := os.WriteFile(inventory, []byte(inv.String()), 0o644); err != nil {
 		return err
-	}
-	defer mockProc.stop()
-	if err := waitUntil(2*time.Minute, "the mock fleet's inventory", mockProc, func() bool {
-		_, err := os.Stat(inventory)
-		return err == nil
-	}); err != nil {
-		return err
-	}
-	targets, err := readInventory(inventory)
-	if err != nil {
-		return err
-	}
-	if len(targets) != o.n {
-		return fmt.Errorf("inventory lists %d containers, want %d", len(targets), o.n)
 	}
 
 	// The exporter.
@@ -146,7 +187,8 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	expArgs := []string{"--config.file", inventory, "--web.listen-address", listen, "--log.level", "warn"}
+	expArgs := []string{"--config.file", inventory, "--web.listen-address", listen, "--log.level", "warn",
+		"--upstream.max-connections-per-container", strconv.Itoa(o.conns)}
 	if o.exporterArgs != "" {
 		expArgs = append(expArgs, strings.Fields(o.exporterArgs)...)
 	}
@@ -181,15 +223,17 @@ func run(o options) error {
 			warmup = o.warmup
 		}
 		fmt.Printf("round %d/%d: floor, fetching coolerState + minerInfo straight from the mock ...\n", round+1, rounds)
-		floor.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.fetchDirect(ctx, t) }, nil, mockProc, warmup, slice))
+		floor.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.fetchDirect(ctx, t) }, nil, mockProcs, warmup, slice))
 		fmt.Printf("round %d/%d: exporter, probing every container through /probe ...\n", round+1, rounds)
-		exp.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.probe(ctx, exporterURL, t) }, ew, mockProc, warmup, slice))
+		exp.merge(g.phase(targets, func(ctx context.Context, t target) error { return g.probe(ctx, exporterURL, t) }, ew, mockProcs, warmup, slice))
 	}
 	slices.Sort(floor.latencies)
 	slices.Sort(exp.latencies)
 
-	if err := mockProc.alive(); err != nil {
-		return err
+	for _, p := range mockProcs {
+		if err := p.alive(); err != nil {
+			return err
+		}
 	}
 	if err := expProc.alive(); err != nil {
 		return err
@@ -365,6 +409,15 @@ func statusKiB(pid int, key string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }
 
+func processesCPU(ps []*process) float64 {
+	total := 0.0
+	for _, p := range ps {
+		v, _ := cpuSeconds(p.pid())
+		total += v
+	}
+	return total
+}
+
 func selfCPUSeconds() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -375,7 +428,7 @@ func selfCPUSeconds() float64 {
 
 // ---- inventory ----
 
-type target struct{ name, address string }
+type target struct{ name, address, typ string }
 
 func readInventory(path string) ([]target, error) {
 	b, err := os.ReadFile(path)
@@ -383,14 +436,14 @@ func readInventory(path string) ([]target, error) {
 		return nil, err
 	}
 	var inv struct {
-		Containers []struct{ Name, Address string } `yaml:"containers"`
+		Containers []struct{ Name, Address, Type string } `yaml:"containers"`
 	}
 	if err := yaml.Unmarshal(b, &inv); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	ts := make([]target, len(inv.Containers))
 	for i, c := range inv.Containers {
-		ts[i] = target{name: c.Name, address: c.Address}
+		ts[i] = target{name: c.Name, address: c.Address, typ: c.Type}
 	}
 	return ts, nil
 }
@@ -399,19 +452,26 @@ func readInventory(path string) ([]target, error) {
 
 type generator struct {
 	o      options
-	client *http.Client
+	client *http.Client // to the exporter
+	floor  *http.Client // to the devices, the same connection cap as the exporter's
 	slots  chan struct{}
 }
 
 func newGenerator(o options) *generator {
 	tr := &http.Transport{
 		Proxy:               nil,
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: 64,
+		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     5 * time.Minute,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 	}
-	return &generator{o: o, client: &http.Client{Transport: tr}, slots: make(chan struct{}, o.maxInFlight)}
+	floor := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConnsPerHost: o.conns,
+		MaxConnsPerHost:     o.conns,
+		IdleConnTimeout:     5 * time.Minute,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+	}
+	return &generator{o: o, client: &http.Client{Transport: tr}, floor: &http.Client{Transport: floor}, slots: make(chan struct{}, o.maxInFlight)}
 }
 
 const promAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -459,7 +519,7 @@ func (g *generator) getJSON(ctx context.Context, address, op string) error {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := g.client.Do(req)
+	resp, err := g.floor.Do(req)
 	if err != nil {
 		return err
 	}
@@ -503,7 +563,7 @@ type exporterWatch struct {
 
 // phase runs the schedule for warmup+duration and measures the second part.
 // With ew nil the generator's own CPU is the measured process (the floor).
-func (g *generator) phase(targets []target, do func(context.Context, target) error, ew *exporterWatch, mockProc *process, warmup, duration time.Duration) phaseResult {
+func (g *generator) phase(targets []target, do func(context.Context, target) error, ew *exporterWatch, mockProcs []*process, warmup, duration time.Duration) phaseResult {
 	var (
 		mu        sync.Mutex
 		res       phaseResult
@@ -519,7 +579,7 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 	var cpu0, mock0, up0 float64
 	startMeasure := func() {
 		cpu0 = g.cpu(ew)
-		mock0, _ = cpuSeconds(mockProc.pid())
+		mock0 = processesCPU(mockProcs)
 		if ew != nil {
 			up0, _ = upstreamTotal(ew.url)
 		}
@@ -612,8 +672,7 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 	wg.Wait() // bounded by the scrape timeout
 	res.duration = time.Since(measureAt)
 	res.cpu = g.cpu(ew) - cpu0
-	mock1, _ := cpuSeconds(mockProc.pid())
-	res.mockCPU = mock1 - mock0
+	res.mockCPU = processesCPU(mockProcs) - mock0
 	close(stopSampling)
 	res.goroutines = <-sampled
 	if ew != nil {
@@ -799,8 +858,8 @@ func (r report) markdown() string {
 	var b strings.Builder
 	o := r.opts
 	fmt.Fprintf(&b, "### antspace_exporter load test: %d containers, %s interval\n\n", o.n, o.interval)
-	fmt.Fprintf(&b, "%s; %d CPUs; %s measured per phase (%d alternating rounds) after %s warm-up; %.1f probes/s scheduled; scrape timeout %s; mock fleet on 127.x loopback addresses.\n",
-		r.when.Format(time.RFC3339), r.cpus, o.duration, max(1, o.rounds), o.warmup, float64(o.n)/o.interval.Seconds(), o.scrapeTO)
+	fmt.Fprintf(&b, "%s; %d CPUs; %s measured per phase (%d alternating rounds) after %s warm-up; %.1f probes/s scheduled; scrape timeout %s; mock fleet on 127.x loopback addresses; %d connection(s) per container for the floor client and the exporter.\n",
+		r.when.Format(time.RFC3339), r.cpus, o.duration, max(1, o.rounds), o.warmup, float64(o.n)/o.interval.Seconds(), o.scrapeTO, o.conns)
 	fmt.Fprintf(&b, "Floor = the generator itself fetching coolerState + minerInfo from the mock (map[string]any decode); exporter = the same schedule through /probe.\n")
 	if o.exporterArgs != "" {
 		fmt.Fprintf(&b, "Exporter flags: `%s`.\n", o.exporterArgs)
