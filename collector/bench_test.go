@@ -90,9 +90,27 @@ func BenchmarkFloorDecode(b *testing.B) {
 	}
 }
 
-// Parse + convert + what the /probe handler adds: gather into a fresh
-// registry and encode the text exposition.
+// Parse + convert + what the /probe handler adds for a text answer:
+// WriteText (gzip, which the handler adds at BestSpeed, is not included).
 func BenchmarkConvertAndExpose(b *testing.B) {
+	for _, tc := range benchTypes {
+		p := recorded(b, tc.typ)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf bytes.Buffer
+			for b.Loop() {
+				r := collector.Convert(p.cooler, p.miners, tc.settings)
+				buf.Reset()
+				if err := r.WriteText(&buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The same through a Registry and expfmt, as promhttp would do it.
+func BenchmarkConvertAndExposeRegistry(b *testing.B) {
 	for _, tc := range benchTypes {
 		p := recorded(b, tc.typ)
 		b.Run(tc.name, func(b *testing.B) {
