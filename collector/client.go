@@ -145,7 +145,11 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, DeviceURL(address, operation, extra), nil)
+	reqCtx := ctx
+	if operation != OpCoolerState && operation != OpMinerInfo {
+		reqCtx = context.WithValue(ctx, noRetryKey{}, true) // a write is sent at most once
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad request: %w", operation, err)
 	}

@@ -86,8 +86,9 @@ func (t *deviceTransport) release(p *hostPool, slot bool) {
 }
 
 // RoundTrip sends one request on an idle connection of the host or a new
-// one. A request on a reused connection that fails before any answer arrives
-// (the device closed the idle connection) is retried once on a new one.
+// one. A read on a reused connection that fails before any answer arrives
+// (the device closed the idle connection) is retried once on a new one;
+// writes are not retried (see noRetryKey).
 func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" || (req.Method != http.MethodGet && req.Method != http.MethodHead) || req.Body != nil && req.Body != http.NoBody {
 		return t.other.RoundTrip(req)
@@ -118,7 +119,7 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		conn.Close()
-		if reused && attempt == 0 && ctx.Err() == nil && errors.Is(err, errNoAnswer) {
+		if reused && attempt == 0 && ctx.Err() == nil && errors.Is(err, errNoAnswer) && ctx.Value(noRetryKey{}) == nil {
 			continue // a stale keep-alive connection
 		}
 		t.release(p, true)
@@ -127,6 +128,11 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 var errNoAnswer = errors.New("connection closed before an answer")
+
+// noRetryKey marks a request's context: never retry it, not even on a stale
+// connection, because the device might have acted on it before the
+// connection died (the controller's writes are GETs too).
+type noRetryKey struct{}
 
 // exchange writes req on conn and reads the answer's head. The answer's
 // body returns the connection to the pool (and the slot) when read to its

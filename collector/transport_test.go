@@ -103,7 +103,8 @@ func TestTransportRetriesStaleConnection(t *testing.T) {
 			}()
 		}
 	}()
-	c := NewClient("test", 1).HTTP
+	client := NewClient("test", 1)
+	c := client.HTTP
 	for i := range 5 {
 		body, err := get(t, c, context.Background(), "http://"+ln.Addr().String()+"/cooler")
 		if err != nil || body != `{"ok":true}` {
@@ -112,6 +113,21 @@ func TestTransportRetriesStaleConnection(t *testing.T) {
 	}
 	if n := accepted.Load(); n < 5 {
 		t.Errorf("%d connections for 5 requests to a device that closes each one", n)
+	}
+
+	// A write is never sent twice: on the stale connection left by the last
+	// read it fails instead of being retried.
+	before := accepted.Load()
+	_, err = client.Call(context.Background(), ln.Addr().String(), OpReset, nil)
+	if err == nil {
+		t.Fatal("write on a stale connection succeeded; was it retried?")
+	}
+	if n := accepted.Load(); n != before {
+		t.Errorf("the write opened %d new connections, want 0 (no retry)", n-before)
+	}
+	// A read after that opens a new connection and works.
+	if _, err := client.Call(context.Background(), ln.Addr().String(), OpCoolerState, nil); err != nil {
+		t.Errorf("read after the failed write: %v", err)
 	}
 }
 
