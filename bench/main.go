@@ -65,6 +65,7 @@ type options struct {
 	rounds       int
 	perMock      int
 	conns        int
+	exporterEnv  string
 }
 
 func main() {
@@ -81,6 +82,7 @@ func main() {
 	flag.IntVar(&o.maxInFlight, "max-in-flight", 5000, "generator requests in flight at most; a probe due while full counts as an error")
 	flag.StringVar(&o.exporterArgs, "exporter.args", envString("BENCH_EXPORTER_ARGS", ""), "extra exporter flags, space separated")
 	flag.IntVar(&o.rounds, "rounds", envInt("BENCH_ROUNDS", 3), "alternate floor and exporter this many times, each for duration/rounds, so drifting background load hits both alike (env BENCH_ROUNDS)")
+	flag.StringVar(&o.exporterEnv, "exporter.env", envString("BENCH_EXPORTER_ENV", ""), "extra environment of the exporter, space separated KEY=VALUE (e.g. GOMAXPROCS=1 GOGC=200)")
 	flag.IntVar(&o.perMock, "mock.per-process", 3000, "containers per mock process (each needs a listener and connections within its open-file limit)")
 	flag.IntVar(&o.conns, "conns-per-container", 0, "connections per container for both the floor client and the exporter (--upstream.max-connections-per-container); 0: 2, or 1 when 2 per container would not fit the open-file limit")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
@@ -192,7 +194,7 @@ func run(o options) error {
 	if o.exporterArgs != "" {
 		expArgs = append(expArgs, strings.Fields(o.exporterArgs)...)
 	}
-	expProc, err := startProcess(filepath.Join(o.bin, "antspace_exporter"), expArgs, filepath.Join(tmp, "exporter.log"))
+	expProc, err := startProcess(filepath.Join(o.bin, "antspace_exporter"), expArgs, filepath.Join(tmp, "exporter.log"), strings.Fields(o.exporterEnv)...)
 	if err != nil {
 		return err
 	}
@@ -269,7 +271,7 @@ type process struct {
 	err  error
 }
 
-func startProcess(path string, args []string, logFile string) (*process, error) {
+func startProcess(path string, args []string, logFile string, env ...string) (*process, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: %w (run make build first)", path, err)
 	}
@@ -278,6 +280,7 @@ func startProcess(path string, args []string, logFile string) (*process, error) 
 		return nil, err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if err := cmd.Start(); err != nil {
@@ -863,6 +866,9 @@ func (r report) markdown() string {
 	fmt.Fprintf(&b, "Floor = the generator itself fetching coolerState + minerInfo from the mock (map[string]any decode); exporter = the same schedule through /probe.\n")
 	if o.exporterArgs != "" {
 		fmt.Fprintf(&b, "Exporter flags: `%s`.\n", o.exporterArgs)
+	}
+	if o.exporterEnv != "" {
+		fmt.Fprintf(&b, "Exporter environment: `%s`.\n", o.exporterEnv)
 	}
 	if o.ha {
 		b.WriteString("HA pair: in the exporter phase every probe is sent twice at once, as by two Prometheus servers; figures are per probe.\n")
