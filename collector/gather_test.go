@@ -86,7 +86,7 @@ func TestWriteTextEscaping(t *testing.T) {
 		`"longitude_direction":"E\"ast\\\n","latitude_direction":"N\u00e9",` +
 		`"weird \"field\"\\\nname":12345678901234567890,"plain_new_field":true}}`)
 	miners := []byte(`{"ok":true,"method":"minerInfo","params":{"miner_num":1,"total_hashrate":0.5,"pcb_max_temp":60,"chip_max_temp":70,"chip_temp_mean":65,` +
-		`"miner_info":{"10.0.0.1\"x":{"GHS_5s":100.25,"miner_type":"S19\\j","miner_version":"v\n1"}}}}`)
+		`"miner_info":{"127.1.0.1\"x":{"GHS_5s":100.25,"miner_type":"S19\\j","miner_version":"v\n1"}}}}`)
 	res := collector.Convert(cooler, miners, collector.Settings{Module: "m\"od", Type: collector.TypeHK3})
 	if !res.Up() || res.MinerErr != nil {
 		t.Fatal(res.Err, res.MinerErr)

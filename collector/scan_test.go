@@ -94,15 +94,15 @@ func TestConvertMinersEdgeCases(t *testing.T) {
 		return r, got
 	}
 
-	r, got := collect(t, body(`{"10.0.0.2":{"GHS_5s":1,"miner_type":"S19 \"j\" Pro\u00e9"},"10.0.0.1":null,"10.0.0.2":{"GHS_5s":2,"elapsed":"7"}}`))
+	r, got := collect(t, body(`{"127.1.0.2":{"GHS_5s":1,"miner_type":"S19 \"j\" Pro\u00e9"},"127.1.0.1":null,"127.1.0.2":{"GHS_5s":2,"elapsed":"7"}}`))
 	if r.MinerErr != nil || len(r.FieldErrors) > 0 {
 		t.Fatal(r.MinerErr, r.FieldErrors)
 	}
 	for key, want := range map[string]float64{
-		"miner=10.0.0.2,window=5s,":        2e12, // the last duplicate wins
-		"miner=10.0.0.2,":                  7,    // elapsed, from the last duplicate
-		"firmware=,miner=10.0.0.1,model=,": 1,    // null miner: identity only
-		"firmware=,miner=10.0.0.2,model=,": 1,    // model was only in the first duplicate
+		"miner=127.1.0.2,window=5s,":        2e12, // the last duplicate wins
+		"miner=127.1.0.2,":                  7,    // elapsed, from the last duplicate
+		"firmware=,miner=127.1.0.1,model=,": 1,    // null miner: identity only
+		"firmware=,miner=127.1.0.2,model=,": 1,    // model was only in the first duplicate
 	} {
 		if v, ok := got[key]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v; all: %v", key, v, ok, want, got)
