@@ -173,6 +173,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 			},
 		},
 		Links:     links,
+		Profiling: "false", // no /debug/pprof handlers are mounted
 		ExtraHTML: extra.String(),
 	})
 }
