@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -46,6 +45,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 type options struct {
@@ -185,7 +186,7 @@ func run(o options) error {
 	}
 
 	// The exporter.
-	listen, err := freeLoopbackAddr()
+	listen, err := testutil.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -342,15 +343,6 @@ func waitUntil(limit time.Duration, what string, p *process, cond func() bool) e
 	return nil
 }
 
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // raiseNoFile raises this process's open-file limit (children inherit it):
 // the mock holds a listener per container plus the connections of both the
 // floor client and the exporter (up to two each per container). Root may
@@ -375,47 +367,10 @@ func raiseNoFile(want uint64) uint64 {
 	return lim.Cur
 }
 
-// ---- /proc ----
-
-const clockTicks = 100 // USER_HZ on Linux
-
-// cpuSeconds is a process's user+system CPU time.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	// The command name may contain spaces; fields start after the last ')'.
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, errors.New("short /proc/pid/stat")
-	}
-	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14
-	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
-	return (utime + stime) / clockTicks, nil
-}
-
-// statusKiB reads a "Vm...:  N kB" line of /proc/<pid>/status.
-func statusKiB(pid int, key string) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			return strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
-}
-
 func processesCPU(ps []*process) float64 {
 	total := 0.0
 	for _, p := range ps {
-		v, _ := cpuSeconds(p.pid())
+		v, _ := testutil.ProcCPUSeconds(p.pid())
 		total += v
 	}
 	return total
@@ -679,7 +634,7 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 	close(stopSampling)
 	res.goroutines = <-sampled
 	if ew != nil {
-		res.rssKiB, _ = statusKiB(ew.proc.pid(), "VmHWM")
+		res.rssKiB, _ = testutil.ProcStatusKiB(ew.proc.pid(), "VmHWM")
 		if up1, err := upstreamTotal(ew.url); err == nil && res.probes > 0 {
 			res.upstreamPerProbe = (up1 - up0) / float64(res.probes)
 			res.upstreamMeasured = true
@@ -694,7 +649,7 @@ func (g *generator) phase(targets []target, do func(context.Context, target) err
 			}
 		}
 	} else {
-		res.rssKiB, _ = statusKiB(os.Getpid(), "VmHWM")
+		res.rssKiB, _ = testutil.ProcStatusKiB(os.Getpid(), "VmHWM")
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		res.heapMiB, res.stackMiB = float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20)
@@ -729,7 +684,7 @@ func (g *generator) cpu(ew *exporterWatch) float64 {
 	if ew == nil {
 		return selfCPUSeconds()
 	}
-	v, _ := cpuSeconds(ew.proc.pid())
+	v, _ := testutil.ProcCPUSeconds(ew.proc.pid())
 	return v
 }
 

@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -25,7 +25,7 @@ import (
 // the container name is their shard number. Each scrapes a disjoint part of
 // the fleet and together they scrape all of it.
 func TestHashmodShardingSplitsTheFleet(t *testing.T) {
-	promBin := requirePrometheus(t)
+	promBin := testutil.RequireBinary(t, "prometheus")
 	dir := t.TempDir()
 
 	// A fleet of mock containers and its inventory.
@@ -58,7 +58,7 @@ func TestHashmodShardingSplitsTheFleet(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	exporterAddr := freeAddr(t)
+	exporterAddr := testutil.MustFreeAddr(t)
 	startChild(t, dir, "exporter", exporterBin, "--config.file", inventory, "--web.listen-address", exporterAddr)
 	waitReady(t, "http://"+exporterAddr+"/-/ready")
 
@@ -70,7 +70,7 @@ func TestHashmodShardingSplitsTheFleet(t *testing.T) {
 		if err := os.WriteFile(cfg, []byte(shardConfig(exporterAddr, shard, shards)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		addr := freeAddr(t)
+		addr := testutil.MustFreeAddr(t)
 		startChild(t, dir, fmt.Sprintf("prometheus-%d", shard), promBin,
 			"--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, fmt.Sprintf("data-%d", shard)),
 			"--web.listen-address="+addr, "--log.level=warn")
@@ -198,30 +198,6 @@ func getJSON(u string, v any) error {
 		return fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-func requirePrometheus(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("prometheus")
-	if err == nil {
-		return p
-	}
-	msg := "prometheus not on PATH (Debian: apt-get install --no-install-recommends prometheus)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startChild starts a process the test owns; cleanup stops it by its PID

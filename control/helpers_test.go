@@ -1,7 +1,6 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -60,24 +60,6 @@ func hashOf(t *testing.T, secret string) string {
 	return h
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type staticConfig struct{ c *config.Config }
 
 func (s staticConfig) Get() *config.Config { return s.c }
@@ -92,7 +74,7 @@ type testEnv struct {
 	server *httptest.Server
 	h      *Handler
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	mocks  map[string]*mock.Server
 	client *collector.Client
 }
@@ -125,7 +107,7 @@ func startMock(t *testing.T, name string, typ mock.Type) *mock.Server {
 
 func newEnv(t *testing.T, o envOptions) *testEnv {
 	t.Helper()
-	env := &testEnv{logs: &syncBuffer{}, mocks: map[string]*mock.Server{}, reg: prometheus.NewRegistry()}
+	env := &testEnv{logs: &testutil.SyncBuffer{}, mocks: map[string]*mock.Server{}, reg: prometheus.NewRegistry()}
 	var y strings.Builder
 	y.WriteString("containers:\n")
 	for _, c := range inventory {

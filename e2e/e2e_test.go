@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/dashboards"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -68,8 +69,8 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end suite skipped in -short mode")
 	}
-	promBin := requireBinary(t, "prometheus")
-	amBin := requireBinary(t, "prometheus-alertmanager", "alertmanager")
+	promBin := testutil.RequireBinary(t, "prometheus")
+	amBin := testutil.RequireBinary(t, "prometheus-alertmanager", "alertmanager")
 	s := setup(t, promBin, amBin)
 
 	start := time.Now()
@@ -142,13 +143,13 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	if err := os.WriteFile(inv, []byte(inventory(s.fleet, control)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.exporterAddr = freeAddr(t)
+	s.exporterAddr = testutil.MustFreeAddr(t)
 	s.exporter = startProcess(t, logDir, "antspace_exporter", exporterBin,
 		"--config.file="+inv, "--web.listen-address="+s.exporterAddr)
 	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", 30*time.Second)
 
 	s.webhook = startWebhook(t)
-	amAddr, promAddr := freeAddr(t), freeAddr(t)
+	amAddr, promAddr := testutil.MustFreeAddr(t), testutil.MustFreeAddr(t)
 	r, err := Render(RenderOptions{
 		Root: root, OutDir: filepath.Join(dir, "config"),
 		ExporterAddr: s.exporterAddr, AlertmanagerAddr: amAddr, WebhookAddr: s.webhook.addr(),
@@ -203,7 +204,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 // static relabelling), antspace_up is 1 for each, and the key metrics of
 // both types carry the inventory labels.
 func (s *stack) scenarioScrape(t *testing.T) {
-	eventually(t, wait, "all targets up", func() (bool, string) {
+	testutil.Eventually(t, wait, "all targets up", func() (bool, string) {
 		ts, err := s.prom.targets()
 		if err != nil {
 			return false, err.Error()
@@ -250,7 +251,7 @@ func (s *stack) scenarioScrape(t *testing.T) {
 		}
 	}
 
-	eventually(t, wait, "antspace_up == 1 once per container", func() (bool, string) {
+	testutil.Eventually(t, wait, "antspace_up == 1 once per container", func() (bool, string) {
 		res, err := s.prom.query("antspace_up")
 		if err != nil {
 			return false, err.Error()
@@ -359,7 +360,7 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 	if err := c.server().SetFault("leakage_fault", true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, "AntspaceLeakage firing in Prometheus", func() (bool, string) {
+	testutil.Eventually(t, wait, "AntspaceLeakage firing in Prometheus", func() (bool, string) {
 		as, err := s.promAlerts(sel)
 		if err != nil || len(as) != 1 {
 			return false, fmt.Sprintf("%d alerts: %v %v", len(as), as, err)
@@ -371,7 +372,7 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 		t.Errorf("Prometheus alert labels %s, want %s", describe(a.Labels), describe(want))
 	}
 
-	eventually(t, wait, "AntspaceLeakage active in Alertmanager", func() (bool, string) {
+	testutil.Eventually(t, wait, "AntspaceLeakage active in Alertmanager", func() (bool, string) {
 		as, err := s.amAlerts(sel)
 		if err != nil || len(as) != 1 {
 			return false, fmt.Sprintf("%d alerts %v", len(as), err)
@@ -395,7 +396,7 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 	if !slices.Equal(receivers, []string{"pager"}) {
 		t.Errorf("receivers %v, want [pager] (severity critical)", receivers)
 	}
-	eventually(t, wait, "pager webhook notified", func() (bool, string) {
+	testutil.Eventually(t, wait, "pager webhook notified", func() (bool, string) {
 		return s.webhook.received("/pager", "firing", sel), "no firing AntspaceLeakage on /pager yet"
 	})
 
@@ -403,14 +404,14 @@ func (s *stack) scenarioLeakage(t *testing.T) {
 	if ans := s.control(t, "reset", url.Values{"target": {c.Name}}); !ans.OK || !ans.Verified {
 		t.Fatalf("/control/reset: %+v", ans)
 	}
-	eventually(t, wait, "leakage flag back to 0", func() (bool, string) {
+	testutil.Eventually(t, wait, "leakage flag back to 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_fault_active{container=%q,fault="leakage_fault"}`, c.Name))
 		if err != nil {
 			return false, err.Error()
 		}
 		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
 	})
-	eventually(t, wait, "AntspaceLeakage resolved in Prometheus and Alertmanager", func() (bool, string) {
+	testutil.Eventually(t, wait, "AntspaceLeakage resolved in Prometheus and Alertmanager", func() (bool, string) {
 		p, err1 := s.promAlerts(sel)
 		a, err2 := s.amAlerts(sel)
 		return err1 == nil && err2 == nil && len(p) == 0 && len(a) == 0,
@@ -431,21 +432,21 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 	if err := c.server().SetFault("circulating_pump_fault", true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, "device alert active in Alertmanager", func() (bool, string) {
+	testutil.Eventually(t, wait, "device alert active in Alertmanager", func() (bool, string) {
 		as, err := s.amAlerts(device)
 		return err == nil && len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts %v", len(as), err)
 	})
 
 	addr := c.Addr
 	c.stop(t)
-	eventually(t, wait, "antspace_up == 0", func() (bool, string) {
+	testutil.Eventually(t, wait, "antspace_up == 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
 		if err != nil {
 			return false, err.Error()
 		}
 		return len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v", res)
 	})
-	eventually(t, wait, "unreachable alert fires and inhibits the device alert", func() (bool, string) {
+	testutil.Eventually(t, wait, "unreachable alert fires and inhibits the device alert", func() (bool, string) {
 		us, err := s.amAlerts(unreach)
 		if err != nil || len(us) != 1 || us[0].Status.State != "active" {
 			return false, fmt.Sprintf("%d unreachable alerts %v", len(us), err)
@@ -476,14 +477,14 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 	}
 
 	c.start(t, addr) // a fresh controller on the same address: faults clear
-	eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
+	testutil.Eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
 		if err != nil {
 			return false, err.Error()
 		}
 		return len(res) == 1 && res[0].value() == "1", fmt.Sprintf("%v", res)
 	})
-	eventually(t, wait, "unreachable and device alerts resolved", func() (bool, string) {
+	testutil.Eventually(t, wait, "unreachable and device alerts resolved", func() (bool, string) {
 		n := 0
 		for _, sel := range []map[string]string{unreach, device} {
 			p, err1 := s.promAlerts(sel)
@@ -502,11 +503,11 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 func (s *stack) scenarioExporterDown(t *testing.T) {
 	sel := map[string]string{"alertname": "AntspaceExporterDown"}
 	s.exporter.stop(t)
-	eventually(t, wait, "AntspaceExporterDown firing in Prometheus", func() (bool, string) {
+	testutil.Eventually(t, wait, "AntspaceExporterDown firing in Prometheus", func() (bool, string) {
 		as, err := s.promAlerts(sel)
 		return err == nil && len(as) == 1 && as[0].State == "firing", fmt.Sprintf("%v %v", as, err)
 	})
-	eventually(t, wait, "AntspaceExporterDown active in Alertmanager", func() (bool, string) {
+	testutil.Eventually(t, wait, "AntspaceExporterDown active in Alertmanager", func() (bool, string) {
 		as, err := s.amAlerts(sel)
 		return err == nil && len(as) == 1 && as[0].Status.State == "active", fmt.Sprintf("%d alerts %v", len(as), err)
 	})
@@ -547,7 +548,7 @@ func (s *stack) scenarioDashboards(t *testing.T) {
 			t.Errorf("/control/reset %s: %+v", imm.Name, ans)
 		}
 	}()
-	eventually(t, wait, "conditions of the optional panels present", func() (bool, string) {
+	testutil.Eventually(t, wait, "conditions of the optional panels present", func() (bool, string) {
 		for _, q := range []string{
 			`antspace_energy_joules_total{container="hk3-001"}`,
 			`antspace_unknown_field_value{container="hk3-001"}`,
@@ -622,7 +623,7 @@ func (s *stack) scenarioSetpoint(t *testing.T) {
 		if !ans.OK || !ans.Verified {
 			t.Fatalf("/control/setpoint %s %v: %+v", c.Name, want, ans)
 		}
-		eventually(t, wait, fmt.Sprintf("%s setpoint %v -> %v in Prometheus", c.Name, cur, want), func() (bool, string) {
+		testutil.Eventually(t, wait, fmt.Sprintf("%s setpoint %v -> %v in Prometheus", c.Name, cur, want), func() (bool, string) {
 			res, err := s.prom.query(q)
 			if err != nil {
 				return false, err.Error()
@@ -630,7 +631,7 @@ func (s *stack) scenarioSetpoint(t *testing.T) {
 			return len(res) == 1 && res[0].value() == strconv.FormatFloat(want, 'f', -1, 64), fmt.Sprintf("%v", res)
 		})
 	}
-	eventually(t, wait, "control counter in Prometheus", func() (bool, string) {
+	testutil.Eventually(t, wait, "control counter in Prometheus", func() (bool, string) {
 		res, err := s.prom.query(`antspace_exporter_control_requests_total{job="antspace_exporter",action="setpoint",result="success"} >= 2`)
 		if err != nil {
 			return false, err.Error()

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,23 +30,6 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// requireBinary finds the first of names on PATH. Missing: skip, or fail
-// when CI is set (CI installs them, see .ci/run).
-func requireBinary(t *testing.T, names ...string) string {
-	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("none of %v on PATH (Debian: apt-get install --no-install-recommends prometheus prometheus-alertmanager)", names)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // buildBinary builds a main package of this tree into dir.
 func buildBinary(t *testing.T, root, pkg, dir string) string {
 	t.Helper()
@@ -59,19 +40,6 @@ func buildBinary(t *testing.T, root, pkg, dir string) string {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-// The process given it may still lose a race for the port; startProcess
-// reports that with the process' log.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // process is a child process the harness started; its output goes to a log file.
@@ -255,33 +223,4 @@ func inventory(fleet []*fleetContainer, extra string) string {
 	}
 	b.WriteString(extra)
 	return b.String()
-}
-
-// eventually polls cond until it reports done or the deadline passes; then
-// it fails the test with what cond last said.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	start := time.Now()
-	var last string
-	for {
-		ok, msg := cond()
-		if ok {
-			if last != "" {
-				t.Logf("%s: after %v (last wait: %s)", what, time.Since(start).Round(100*time.Millisecond), last)
-			} else {
-				t.Logf("%s: after %v", what, time.Since(start).Round(100*time.Millisecond))
-			}
-			return
-		}
-		last = msg
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %v; last: %s", what, timeout, last)
-		case <-tick.C:
-		}
-	}
 }

@@ -5,26 +5,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 // TestAlertmanagerInhibition starts a real Alertmanager with the example
 // configuration on loopback, posts a set of alerts and checks which of them
 // Alertmanager reports as inhibited.
 func TestAlertmanagerInhibition(t *testing.T) {
-	bin := alertmanagerBinary(t)
+	bin := testutil.RequireBinary(t, "alertmanager", "prometheus-alertmanager")
 	cfg, err := filepath.Abs(alertmanagerFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeLoopbackAddr(t)
+	addr := testutil.MustFreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin,
@@ -47,7 +47,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	})
 	base := "http://" + addr
 	client := &http.Client{Timeout: 5 * time.Second}
-	waitFor(t, 30*time.Second, "alertmanager ready", func() bool {
+	testutil.WaitFor(t, 30*time.Second, 100*time.Millisecond, "alertmanager ready", func() bool {
 		resp, err := client.Get(base + "/-/ready")
 		if err != nil {
 			return false
@@ -102,7 +102,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	}
 
 	var mismatch []string
-	waitFor(t, 30*time.Second, "expected inhibition state", func() bool {
+	testutil.WaitFor(t, 30*time.Second, 100*time.Millisecond, "expected inhibition state", func() bool {
 		resp, err := client.Get(base + "/api/v2/alerts")
 		if err != nil {
 			return false
@@ -131,45 +131,4 @@ func TestAlertmanagerInhibition(t *testing.T) {
 		}
 		return len(mismatch) == 0
 	}, func() string { return strings.Join(mismatch, "\n") })
-}
-
-func alertmanagerBinary(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"alertmanager", "prometheus-alertmanager"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("alertmanager (Debian: prometheus-alertmanager) not found in CI")
-	}
-	t.Skip("alertmanager not installed (Debian: apt-get install --no-install-recommends prometheus-alertmanager)")
-	return ""
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool, detail ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			for _, d := range detail {
-				msg += "\n" + d()
-			}
-			t.Fatalf("timed out after %s waiting for %s%s", limit, what, msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

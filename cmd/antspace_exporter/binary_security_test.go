@@ -4,7 +4,6 @@ package main
 // basic auth through --web.config.file (exporter-toolkit).
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,33 +20,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
-
-// lockedBuffer is a process's stderr, read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func bcryptHash(t *testing.T, secret string) string {
 	t.Helper()
@@ -58,9 +39,9 @@ func bcryptHash(t *testing.T, secret string) string {
 	return string(h)
 }
 
-func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBuffer) {
+func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -96,10 +77,10 @@ control:
 `, slow.Addr(), bcryptHash(t, token))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testutil.MustFreeAddr(t)
 	cmd, logs := startBinary(t, bin, "--web.listen-address="+addr, "--config.file="+inv, "--upstream.coalesce-window=0")
 	base := "http://" + addr
-	waitFor(t, "exporter up", 10*time.Second, func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
+	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
 
 	type answer struct {
 		code int
@@ -117,7 +98,7 @@ control:
 		req.Header.Set("Authorization", "Bearer "+token)
 		write <- doAnswer(req)
 	}()
-	waitFor(t, "both requests at the slow container", 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "both requests at the slow container", func() bool {
 		return slow.Reads("coolerState") >= 1 && slow.Reads("reset") >= 1
 	})
 	sent := time.Now()
@@ -125,7 +106,7 @@ control:
 		t.Fatal(err)
 	}
 	// New connections are refused while the old ones finish.
-	waitFor(t, "listener closed", 5*time.Second, func() bool { _, _, err := httpGet(base + "/-/healthy"); return err != nil })
+	testutil.WaitFor(t, 5*time.Second, 20*time.Millisecond, "listener closed", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err != nil })
 
 	p, w := <-probe, <-write
 	if p.err != nil || p.code != 200 || !strings.Contains(p.body, "antspace_up 1") {
@@ -249,7 +230,7 @@ control:
 `, dev.Addr(), tokenHash, user, webHash)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testutil.MustFreeAddr(t)
 	cmd, logs := startBinary(t, bin, "--web.listen-address="+addr, "--config.file="+inv, "--web.config.file="+webConfig)
 	base := "https://" + addr
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
@@ -268,7 +249,7 @@ control:
 		return resp.StatusCode, string(b), err
 	}
 	basic := func(u, p string) func(*http.Request) { return func(r *http.Request) { r.SetBasicAuth(u, p) } }
-	waitFor(t, "exporter up (TLS)", 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up (TLS)", func() bool {
 		code, _, err := do(http.MethodGet, "/-/healthy", basic(user, password))
 		return err == nil && code == 200
 	})

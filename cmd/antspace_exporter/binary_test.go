@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 // buildBinary builds the exporter with version ldflags, as the Makefile does.
@@ -30,28 +31,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func httpGet(url string) (int, string, error) {
@@ -88,7 +67,7 @@ func TestBinary(t *testing.T) {
 		if err := os.WriteFile(inv, []byte("containers:\n  - {name: a, address: \"127.0.0.1:1\", type: hk3}\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		addr := freeAddr(t)
+		addr := testutil.MustFreeAddr(t)
 		var logs bytes.Buffer
 		cmd := exec.Command(bin, "--web.listen-address", addr, "--config.file", inv, "--log.format", "json")
 		cmd.Stderr = &logs
@@ -96,7 +75,7 @@ func TestBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		waitFor(t, "exporter up", 10*time.Second, func() bool { _, _, err := httpGet("http://" + addr + "/-/healthy"); return err == nil })
+		testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet("http://" + addr + "/-/healthy"); return err == nil })
 
 		_, body, _ := httpGet("http://" + addr + "/metrics")
 		if !strings.Contains(body, `antspace_exporter_build_info{branch="testbranch"`) || !strings.Contains(body, `revision="abc123"`) || !strings.Contains(body, `version="9.8.7-test"`) {
@@ -109,7 +88,7 @@ func TestBinary(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "reload on SIGHUP", 10*time.Second, func() bool {
+		testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "reload on SIGHUP", func() bool {
 			_, sd, _ := httpGet("http://" + addr + "/sd")
 			return strings.Contains(sd, `"targets":["b"]`)
 		})

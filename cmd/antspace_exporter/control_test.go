@@ -11,12 +11,13 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
 // demoEnv serves targets.example.yml with its containers replaced by mocks,
 // so the README's curl lines (with the example's demo tokens) run as written.
-func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.Server, *syncBuffer) {
+func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.Server, *testutil.SyncBuffer) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "targets.example.yml"))
 	if err != nil {
@@ -46,7 +47,7 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	exp := newExporter(exporterOptions{
 		logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 100, maxConns: 2, dangerous: dangerous,

@@ -20,6 +20,7 @@ import (
 	"github.com/go-kit/log"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -200,7 +201,7 @@ func TestMaxRequestsThroughRoutes(t *testing.T) {
 	if err := os.WriteFile(file, []byte(fmt.Sprintf("containers:\n  - {name: hung, address: %q, type: hk3}\n", hung.Addr())), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
 		timeoutOffset: 0, maxRequests: 2, maxConns: 4})
 	if err := exp.reload(); err != nil {
@@ -234,7 +235,7 @@ func TestMaxRequestsThroughRoutes(t *testing.T) {
 			inFlight <- answer{c, b}
 		}()
 	}
-	waitFor(t, "two probes waiting on the hung container", 5*time.Second, func() bool {
+	testutil.WaitFor(t, 5*time.Second, 20*time.Millisecond, "two probes waiting on the hung container", func() bool {
 		return hung.Reads("coolerState") >= 2
 	})
 	start := time.Now()
@@ -291,7 +292,7 @@ control:
 	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,37 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type testEnv struct {
 	server *httptest.Server
 	exp    *exporter
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	mocks  map[string]*mock.Server
 	config string
 }
@@ -48,7 +29,7 @@ type testEnv struct {
 // newTestEnv starts mock containers and an exporter whose inventory lists them.
 func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type) *testEnv {
 	t.Helper()
-	env := &testEnv{logs: &syncBuffer{}, mocks: map[string]*mock.Server{}}
+	env := &testEnv{logs: &testutil.SyncBuffer{}, mocks: map[string]*mock.Server{}}
 	var inv strings.Builder
 	inv.WriteString("modules:\n  hk3: {timeout: 2s}\n  immersion: {timeout: 2s}\n")
 	if len(containers) > 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 	"gopkg.in/yaml.v3"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -152,19 +151,6 @@ func TestBulkFile(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // waitInventory polls for the inventory file run writes once everything listens.
 func waitInventory(t *testing.T, path string, exited <-chan int) inventory {
 	t.Helper()
@@ -213,7 +199,7 @@ func TestRunFleetAndBulk(t *testing.T) {
   - {name: cold, type: hk3, address: "127.0.0.1:0", overrides: {supply_liquid_set_temp: 25}}
 `)
 	inv := filepath.Join(t.TempDir(), "inventory.yml")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	exited := make(chan int, 1)
 	go func() {
@@ -263,7 +249,7 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	if code := run(t.Context(), []string{"--listen", s.Addr()}, &logs); code != 1 {
 		t.Errorf("exit code %d, want 1; log %s", code, logs.String())
 	}
@@ -283,7 +269,7 @@ func TestBinaryExitsCleanlyOnSIGTERM(t *testing.T) {
 	}
 	inv := filepath.Join(dir, "inventory.yml")
 	cmd := exec.Command(bin, "--type", "Immersion", "--listen", "127.0.0.1:0", "--inventory.out", inv)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

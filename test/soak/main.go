@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -128,7 +128,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	}
 
 	// The exporter.
-	addr, err := freeAddr()
+	addr, err := testutil.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 			r.at.Round(time.Second), float64(r.rssKiB)/1024, r.heapInuse/(1<<20), r.goroutines, r.fds, r.probes, r.errors)
 	}
 	takeSample := func() error {
-		rss, err := vmRSS(cmd.Process.Pid)
+		rss, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmRSS")
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 		if err != nil {
 			return err
 		}
-		r := sampleRow{at: time.Since(start), rssKiB: rss, heapInuse: m["go_memstats_heap_inuse_bytes"],
+		r := sampleRow{at: time.Since(start), rssKiB: int64(rss), heapInuse: m["go_memstats_heap_inuse_bytes"],
 			goroutines: m["go_goroutines"], fds: m["process_open_fds"], probes: probes.Load(), errors: errs.Load()}
 		rows = append(rows, r)
 		printRow(r)
@@ -412,21 +412,6 @@ func judge(rows []sampleRow, rssGrowth float64) (string, bool) {
 	return b.String(), ok
 }
 
-func vmRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/<pid>/status")
-}
-
 // selfMetrics reads the exporter's goroutines, open fds and heap in use
 // from its /metrics.
 func selfMetrics(base string) (map[string]float64, error) {
@@ -477,15 +462,6 @@ func waitHealthy(base string, exited chan error) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return errors.New("exporter not healthy after 15s")
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func printTail(path string) {
