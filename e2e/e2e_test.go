@@ -330,15 +330,17 @@ func (s *stack) scenarioScrape(t *testing.T) {
 		}
 	}
 
-	// The exporter's own metrics.
+	// The exporter's own metrics. Its job is scraped on its own schedule: the
+	// probe counter exists in Prometheus only once a scrape of /metrics came
+	// after the first successful probe, so wait for it.
 	for _, q := range []string{`up{job="antspace_exporter"} == 1`, `antspace_exporter_build_info{job="antspace_exporter"}`, `antspace_exporter_probes_total{result="success"}`} {
-		res, err := s.prom.query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res) == 0 {
-			t.Errorf("%s: no series", q)
-		}
+		testutil.Eventually(t, 30*time.Second, q, func() (bool, string) {
+			res, err := s.prom.query(q)
+			if err != nil {
+				return false, err.Error()
+			}
+			return len(res) > 0, "no series"
+		})
 	}
 }
 
