@@ -381,9 +381,11 @@ func TestChaosNoGoroutineLeak(t *testing.T) {
 					// Under this load any probe may time out (up 0),
 					// but a misbehaving container is never up.
 					problem = fmt.Sprintf("antspace_up %v", a.values["antspace_up"])
-				// Generous: 8 concurrent probes on a 2-core machine under
-				// -race queue for CPU. TestChaosMatrix checks the timeout.
-				case a.elapsed > time.Duration(scrape*float64(time.Second))+time.Second:
+				// Only catches a probe that outlives its timeout for good:
+				// 8 concurrent probes on a 2-core CI machine under -race,
+				// beside the rest of the suite, queue for CPU for seconds.
+				// TestChaosMatrix checks the timeout itself.
+				case a.elapsed > time.Duration(scrape*float64(time.Second))+5*time.Second:
 					problem = fmt.Sprintf("took %v", a.elapsed)
 				}
 				if problem != "" {
