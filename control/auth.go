@@ -34,8 +34,12 @@ func (p *principal) who() string {
 	return p.kind + ":" + p.cred.Name
 }
 
+// TokenHeader carries a control token when the Authorization header is taken
+// by the web layer's basic auth.
+const TokenHeader = "X-Antspace-Token"
+
 var (
-	errNoCredentials  = errors.New("no credentials: send 'Authorization: Bearer <token>' or HTTP basic auth")
+	errNoCredentials  = errors.New("no credentials: send 'Authorization: Bearer <token>', '" + TokenHeader + ": <token>' or HTTP basic auth")
 	errBadCredentials = errors.New("invalid credentials")
 )
 
@@ -53,6 +57,15 @@ var (
 // empty for an unknown user, so a password typed into the user-name field
 // never reaches the audit log.
 func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials) (p *principal, attempted string, err error) {
+	// With basic auth on every endpoint (--web.config.file) the Authorization
+	// header belongs to the web layer; the token header carries the control
+	// token beside it.
+	if token, ok := r.Header[TokenHeader]; ok {
+		if len(token) != 1 || strings.TrimSpace(token[0]) == "" {
+			return nil, "", errNoCredentials
+		}
+		return h.checkToken(strings.TrimSpace(token[0]), creds)
+	}
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return nil, "", errNoCredentials
@@ -64,20 +77,7 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 		if token == "" {
 			return nil, "", errNoCredentials
 		}
-		var match *config.ControlCredential
-		if len(creds.Tokens) == 0 {
-			_ = bcrypt.CompareHashAndPassword(h.dummyHash(bcrypt.DefaultCost), []byte(token))
-			return nil, "", errBadCredentials
-		}
-		for _, t := range creds.Tokens {
-			if bcrypt.CompareHashAndPassword([]byte(t.Hash), []byte(token)) == nil && match == nil {
-				match = t
-			}
-		}
-		if match == nil {
-			return nil, "", errBadCredentials
-		}
-		return &principal{kind: "token", cred: match}, "", nil
+		return h.checkToken(token, creds)
 	case strings.EqualFold(scheme, "Basic"):
 		user, pass, ok := r.BasicAuth()
 		if !ok {
@@ -105,6 +105,24 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 	// The scheme is not quoted back: a client that sends a bare token would
 	// find it in the answer and the audit log.
 	return nil, "", errors.New("unsupported authorization scheme: use 'Bearer <token>' or Basic")
+}
+
+// checkToken compares a bearer token with every configured token hash.
+func (h *Handler) checkToken(token string, creds config.ControlCredentials) (*principal, string, error) {
+	var match *config.ControlCredential
+	if len(creds.Tokens) == 0 {
+		_ = bcrypt.CompareHashAndPassword(h.dummyHash(bcrypt.DefaultCost), []byte(token))
+		return nil, "", errBadCredentials
+	}
+	for _, t := range creds.Tokens {
+		if bcrypt.CompareHashAndPassword([]byte(t.Hash), []byte(token)) == nil && match == nil {
+			match = t
+		}
+	}
+	if match == nil {
+		return nil, "", errBadCredentials
+	}
+	return &principal{kind: "token", cred: match}, "", nil
 }
 
 func maxCost(creds []*config.ControlCredential) int {

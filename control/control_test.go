@@ -202,6 +202,9 @@ func TestRejections(t *testing.T) {
 		{name: "no authorization header", c: call{path: "/control/reset?target=hk3-a"},
 			status: 401, msg: "no credentials", header: [2]string{"WWW-Authenticate", "Bearer"}},
 		{name: "bad token", c: call{path: "/control/reset?target=hk3-a", bearer: wrongSecret}, status: 401, msg: "invalid credentials"},
+		{name: "bad token in the token header", c: call{path: "/control/reset?target=hk3-a", header: map[string]string{TokenHeader: wrongSecret}}, status: 401, msg: "invalid credentials"},
+		{name: "empty token header", c: call{path: "/control/reset?target=hk3-a", bearer: adminToken, header: map[string]string{TokenHeader: " "}}, status: 401, msg: "no credentials"},
+		{name: "token header scope", c: call{path: "/control/setpoint?target=hk3-a&celsius=30", header: map[string]string{TokenHeader: resetToken}}, status: 403, msg: "token:resetter may not setpoint"},
 		{name: "empty bearer", c: call{path: "/control/reset?target=hk3-a", header: map[string]string{"Authorization": "Bearer "}}, status: 401, msg: "no credentials"},
 		{name: "unknown user", c: call{path: "/control/reset?target=hk3-a", user: "mallory", pass: bobPass}, status: 401, msg: "invalid credentials"},
 		{name: "wrong password", c: call{path: "/control/reset?target=hk3-a", user: "bob", pass: alicePass}, status: 401, msg: "invalid credentials"},
@@ -716,5 +719,21 @@ func TestDryRunJSONBoolean(t *testing.T) {
 	}
 	if w := env.writes(); len(w) > 0 {
 		t.Errorf("writes: %v", w)
+	}
+}
+
+// Behind basic auth on every endpoint (--web.config.file) the Authorization
+// header carries the web user; the control token travels in TokenHeader.
+func TestTokenHeaderBesideWebBasicAuth(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	r := env.do(t, call{
+		path: "/control/reset?target=hk3-a", user: "web-user", pass: "web-password",
+		header: map[string]string{TokenHeader: adminToken},
+	})
+	if r.status != http.StatusOK || r.json["ok"] != true {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if got := env.writes(); len(got) != 1 || got[0] != "hk3-a:reset" {
+		t.Errorf("writes = %v, want one reset", got)
 	}
 }

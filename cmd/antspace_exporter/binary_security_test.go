@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/antspace-exporter/antspace_exporter/control"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -272,11 +273,25 @@ control:
 		}
 	}
 
-	// /control sits behind the same basic auth: the one Authorization
-	// header must satisfy both, so only a control user with the web user's
-	// password gets through (a bearer token is refused above, by the web
-	// layer, before /control sees it).
-	code, body, err := do(http.MethodPost, "/control/reset?target=imm&dry_run=true", basic(user, password))
+	// /control sits behind the same basic auth. A bearer token in the
+	// Authorization header is refused above, by the web layer; the control
+	// token travels in its own header beside the web user's basic auth.
+	code, body, err := do(http.MethodPost, "/control/reset?target=imm&dry_run=true", func(r *http.Request) {
+		r.SetBasicAuth(user, password)
+		r.Header.Set(control.TokenHeader, controlToken)
+	})
+	if err != nil || code != 200 {
+		t.Errorf("/control with web basic auth and the token header: %d %v\n%s", code, err, body)
+	}
+	code, body, err = do(http.MethodPost, "/control/reset?target=imm&dry_run=true", func(r *http.Request) {
+		r.SetBasicAuth(user, password)
+		r.Header.Set(control.TokenHeader, "not-the-token")
+	})
+	if err != nil || code != http.StatusUnauthorized {
+		t.Errorf("/control with a wrong token header: %d %v (want 401)\n%s", code, err, body)
+	}
+	// A control user with the web user's name and password also gets through.
+	code, body, err = do(http.MethodPost, "/control/reset?target=imm&dry_run=true", basic(user, password))
 	if err != nil || code != 200 {
 		t.Errorf("/control with the shared basic-auth user: %d %v\n%s", code, err, body)
 	}
