@@ -5,26 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
+// gatherText renders the Result's own Gather, which /probe serves.
 func gatherText(t *testing.T, r *collector.Result) []byte {
 	t.Helper()
-	mfs, err := r.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
+	return gatherTextFrom(t, r)
 }
 
 // Result.Gather and Result.WriteText, which the /probe handler serves, give

@@ -54,7 +54,13 @@ func exposition(t *testing.T, c prometheus.Collector) []byte {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	mfs, err := reg.Gather()
+	return gatherTextFrom(t, reg)
+}
+
+// gatherTextFrom renders what g gathers in the text format.
+func gatherTextFrom(t *testing.T, g prometheus.Gatherer) []byte {
+	t.Helper()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
