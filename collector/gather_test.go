@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
