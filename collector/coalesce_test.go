@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -62,9 +63,9 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]*collector.Result, 2)
 	wg.Go(func() { results[0] = probeWith(c, d.addr(), hk3, 10*time.Second) })
-	waitFor(t, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
 	wg.Go(func() { results[1] = probeWith(c, d.addr(), hk3, 10*time.Second) })
-	waitFor(t, "the second probe to join the read", func() bool {
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join the read", func() bool {
 		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
 	})
 	d.release()
@@ -136,11 +137,11 @@ func TestCoalesceCallerTimeout(t *testing.T) {
 	shortDone := make(chan *collector.Result, 1)
 	start := time.Now()
 	go func() { shortDone <- probeWith(c, d.addr(), hk3, short) }() // starts the shared read
-	waitFor(t, "the coolerState read to reach the device", func() bool { return d.inFlight.Load() >= 1 })
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the coolerState read to reach the device", func() bool { return d.inFlight.Load() >= 1 })
 
 	longDone := make(chan *collector.Result, 1)
 	go func() { longDone <- probeWith(c, d.addr(), hk3, 20*time.Second) }()
-	waitFor(t, "the second probe to join", func() bool {
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join", func() bool {
 		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
 	})
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -117,7 +118,7 @@ func TestGlobalUpstreamBound(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "3 requests to reach the devices", func() bool {
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "3 requests to reach the devices", func() bool {
 		return total(func(d *device) int64 { return d.inFlight.Load() }) == global
 	})
 	if n := c.InFlight(); n != global {

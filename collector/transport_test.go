@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 func okServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
@@ -167,7 +169,7 @@ func TestTransportHonoursContext(t *testing.T) {
 	holdCtx, cancelHold := context.WithCancel(context.Background())
 	go func() { _, err := get(t, c, holdCtx, srv.URL+"/slow"); held <- err }()
 	tr := c.Transport.(*deviceTransport)
-	waitUntil(t, func() bool {
+	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the condition", func() bool {
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
 		p := tr.hosts[strings.TrimPrefix(srv.URL, "http://")]
@@ -253,16 +255,5 @@ func TestTransportIdleTimeout(t *testing.T) {
 	tr.mu.Unlock()
 	if hosts != 0 {
 		t.Errorf("%d devices kept after the sweep, want 0", hosts)
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -107,15 +107,3 @@ func boolean(t *testing.T, p map[string]any, field string) bool {
 	}
 	return b
 }
-
-// eventually polls cond until it holds or the test's patience runs out.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 func TestMisbehaviourKinds(t *testing.T) {
@@ -228,7 +230,7 @@ func hangingRequest(t *testing.T, s *Server, ctx context.Context) <-chan error {
 		}
 		errc <- err
 	}()
-	eventually(t, "the hanging request to arrive", func() bool { return s.Reads(OpCoolerState) > before })
+	testutil.WaitFor(t, 10*time.Second, time.Millisecond, "the hanging request to arrive", func() bool { return s.Reads(OpCoolerState) > before })
 	return errc
 }
 
