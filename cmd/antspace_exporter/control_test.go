@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -167,4 +168,25 @@ func controlGetRequest(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// POST /control without an action names the actions instead of redirecting.
+func TestControlWithoutAction(t *testing.T) {
+	srv, _, _ := demoEnv(t, false)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/control?target=hk3-001", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer demo-operator-token")
+	// Like curl -X POST: a redirect is not followed.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "/control/{reset,setpoint,cooling}") {
+		t.Errorf("POST /control: %d %s", resp.StatusCode, body)
+	}
 }

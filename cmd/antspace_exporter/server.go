@@ -109,6 +109,10 @@ func (e *exporter) routes() (http.Handler, error) {
 	mux.Handle("/sd", &sdHandler{config: e.config})
 	mux.Handle("/config", &configHandler{config: e.config})
 	mux.Handle(control.Prefix, e.control)
+	// Without this, net/http answers POST /control with a redirect to
+	// /control/ that curl does not follow for a POST; the handler says which
+	// actions exist instead.
+	mux.Handle(strings.TrimSuffix(control.Prefix, "/"), e.control)
 	mux.Handle(e.telemetryPath, promhttp.InstrumentMetricHandler(e.registry,
 		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
