@@ -32,6 +32,10 @@ type Coalescer struct {
 	maxTimeout time.Duration
 	now        func() time.Time // for tests
 
+	// Shared, when set before use, is told the operation of every read
+	// answered from another caller's device read (in flight or recent).
+	Shared func(operation string)
+
 	mu      sync.Mutex
 	flights map[coalesceKey]*flight
 }
@@ -72,12 +76,14 @@ func (co *Coalescer) Do(ctx context.Context, address, operation string, limit in
 	if f != nil && !f.ended.IsZero() {
 		if co.now().Sub(f.ended) < co.window {
 			co.mu.Unlock()
+			co.shared(operation)
 			return f.env, f.err // a recent result
 		}
 		delete(co.flights, key) // stale (its timer has not fired yet)
 		f = nil
 	}
-	if f == nil {
+	joined := f != nil // a read of another caller is in flight
+	if !joined {
 		sharedCtx, cancel := context.WithTimeout(context.Background(), co.maxTimeout)
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		co.flights[key] = f
@@ -89,10 +95,19 @@ func (co *Coalescer) Do(ctx context.Context, address, operation string, limit in
 	select {
 	case <-f.done:
 		co.leave(key, f)
+		if joined {
+			co.shared(operation)
+		}
 		return f.env, f.err
 	case <-ctx.Done():
 		co.leave(key, f)
 		return nil, fmt.Errorf("%s: no answer before the probe timeout: %w", operation, ctx.Err())
+	}
+}
+
+func (co *Coalescer) shared(operation string) {
+	if co.Shared != nil {
+		co.Shared(operation)
 	}
 }
 

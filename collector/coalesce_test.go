@@ -18,6 +18,15 @@ func coalescingClient(window time.Duration) *collector.Client {
 	return c
 }
 
+// sharedCounter counts, per operation, the reads the coalescer answered from
+// another caller's device read.
+func sharedCounter(co *collector.Coalescer) func(op string) int {
+	var mu sync.Mutex
+	n := map[string]int{}
+	co.Shared = func(op string) { mu.Lock(); defer mu.Unlock(); n[op]++ }
+	return func(op string) int { mu.Lock(); defer mu.Unlock(); return n[op] }
+}
+
 func probeWith(c *collector.Client, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -59,6 +68,7 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 	d := startDevice(t, mock.HK3)
 	d.holdOps(collector.OpCoolerState)
 	c := coalescingClient(collector.DefaultCoalesceWindow)
+	shared := sharedCounter(c.Coalesce)
 
 	var wg sync.WaitGroup
 	results := make([]*collector.Result, 2)
@@ -78,12 +88,16 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 	if n := d.Reads(collector.OpCoolerState); n != 1 {
 		t.Errorf("device saw %d coolerState reads, want 1", n)
 	}
+	if n := shared(collector.OpCoolerState); n != 1 {
+		t.Errorf("%d coolerState reads counted as shared, want 1 (the joining probe)", n)
+	}
 }
 
 // A finished read is reused within the window; after it a probe reads again.
 func TestCoalesceWindow(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "window", Type: mock.Immersion})
 	c := coalescingClient(time.Minute) // long in real time: only the fake clock ages results
+	shared := sharedCounter(c.Coalesce)
 	now := epoch
 	var mu sync.Mutex
 	collector.SetCoalescerClock(c.Coalesce, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
@@ -99,6 +113,9 @@ func TestCoalesceWindow(t *testing.T) {
 	if n := srv.Reads(collector.OpCoolerState); n != 1 {
 		t.Fatalf("after 3 probes within the window the device saw %d coolerState reads, want 1", n)
 	}
+	if a, b := shared(collector.OpCoolerState), shared(collector.OpMinerInfo); a != 2 || b != 2 {
+		t.Errorf("shared reads coolerState=%d minerInfo=%d, want 2 each (the 2nd and 3rd probe)", a, b)
+	}
 	advance(time.Minute)
 	if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
 		t.Fatal(r.Err)
@@ -108,6 +125,9 @@ func TestCoalesceWindow(t *testing.T) {
 	}
 	if n := srv.Reads(collector.OpMinerInfo); n != 2 {
 		t.Errorf("a probe after the window: device saw %d minerInfo reads, want 2", n)
+	}
+	if n := shared(collector.OpCoolerState); n != 2 {
+		t.Errorf("a probe after the window counted as shared: %d", n)
 	}
 }
 

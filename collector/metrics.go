@@ -108,6 +108,7 @@ var exporterMetrics = []MetricInfo{
 	{Name: "antspace_exporter_build_info", Type: "gauge", Labels: []string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"}, Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which antspace_exporter was built, and the goos and goarch for the build."},
 	{Name: "antspace_exporter_probes_total", Type: "counter", Labels: []string{"module", "result"}, Help: "Probes served, by module and result (success, failure)."},
 	{Name: "antspace_exporter_upstream_requests_total", Type: "counter", Labels: []string{"operation", "result"}, Help: "Requests sent to container controllers, by operation and result."},
+	{Name: "antspace_exporter_upstream_reads_shared_total", Type: "counter", Labels: []string{"operation"}, Help: "Reads answered from another probe's device read of the same container (in flight, or finished within --upstream.coalesce-window), by operation."},
 	{Name: "antspace_exporter_config_last_reload_successful", Type: "gauge", Help: "1 when the last inventory reload succeeded."},
 	{Name: "antspace_exporter_config_last_reload_success_timestamp_seconds", Type: "gauge", Unit: "seconds", Help: "Time of the last successful inventory reload."},
 	{Name: "antspace_exporter_config_containers", Type: "gauge", Help: "Containers in the loaded inventory."},

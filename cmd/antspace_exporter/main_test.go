@@ -26,8 +26,9 @@ type testEnv struct {
 	config string
 }
 
-// newTestEnv starts mock containers and an exporter whose inventory lists them.
-func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type) *testEnv {
+// newTestEnv starts mock containers and an exporter whose inventory lists
+// them; opts adjust the exporter's options.
+func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type, opts ...func(*exporterOptions)) *testEnv {
 	t.Helper()
 	env := &testEnv{logs: &testutil.SyncBuffer{}, mocks: map[string]*mock.Server{}}
 	var inv strings.Builder
@@ -48,10 +49,14 @@ func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type) *t
 	if err := os.WriteFile(env.config, []byte(inv.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env.exp = newExporter(exporterOptions{
+	o := exporterOptions{
 		logger: log.NewLogfmtLogger(env.logs), configFile: env.config, telemetryPath: "/metrics",
 		timeoutOffset: 0.5, allowAny: allowAny, maxRequests: 100, maxConns: 2,
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	env.exp = newExporter(o)
 	if err := env.exp.reload(); err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,8 @@ func newExporter(o exporterOptions) *exporter {
 	e.client.LimitConcurrency(o.maxUpstream)
 	if o.coalesceWindow > 0 {
 		e.client.Coalesce = collector.NewCoalescer(o.coalesceWindow, 0)
+		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
+		e.client.Coalesce.Shared = func(op string) { shared.WithLabelValues(op).Inc() }
 	}
 	e.client.Observe = func(op string, err error) {
 		result := "success"

@@ -31,8 +31,7 @@ func TestUpstreamOptionsWired(t *testing.T) {
 // Concurrent /probe requests for one container (an HA pair) cost the device
 // one read, and the exporter's upstream counter says so.
 func TestProbesCoalesced(t *testing.T) {
-	env := newTestEnv(t, false, map[string]mock.Type{"ha": mock.HK3})
-	env.exp.client.Coalesce = collector.NewCoalescer(time.Minute, 0)
+	env := newTestEnv(t, false, map[string]mock.Type{"ha": mock.HK3}, func(o *exporterOptions) { o.coalesceWindow = time.Minute })
 	var wg sync.WaitGroup
 	header := http.Header{scrapeTimeoutHeader: {"5"}}
 	for range 4 {
@@ -48,16 +47,21 @@ func TestProbesCoalesced(t *testing.T) {
 		t.Errorf("device saw %d coolerState reads for 4 probes, want 1", n)
 	}
 	_, metrics := env.get(t, "/metrics", nil)
-	want := `antspace_exporter_upstream_requests_total{operation="coolerState",result="success"} 1`
-	if !strings.Contains(metrics, want) {
-		t.Errorf("/metrics lacks %s:\n%s", want, grepUpstream(metrics))
+	for _, want := range []string{
+		`antspace_exporter_upstream_requests_total{operation="coolerState",result="success"} 1`,
+		`antspace_exporter_upstream_reads_shared_total{operation="coolerState"} 3`,
+		`antspace_exporter_upstream_reads_shared_total{operation="minerInfo"} 3`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepUpstream(metrics))
+		}
 	}
 }
 
 func grepUpstream(text string) string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, "upstream_requests") {
+		if strings.Contains(l, "antspace_exporter_upstream_") {
 			out = append(out, l)
 		}
 	}
