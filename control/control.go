@@ -21,6 +21,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
@@ -72,8 +73,15 @@ type Handler struct {
 	logger    log.Logger
 	dangerous bool
 	requests  *prometheus.CounterVec
-	failures  *failureLimiter
+	gate      *authGate
 	authSlots chan struct{}
+	// authShare is how many authentications one client may have in
+	// progress at once: a small share of authSlots.
+	authShare   int
+	crossOrigin *http.CrossOriginProtection
+	// compare is bcrypt.CompareHashAndPassword; tests count and hold
+	// comparisons through it.
+	compare func(hash, secret []byte) error
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte
@@ -83,15 +91,17 @@ type Handler struct {
 func New(o Options) *Handler {
 	info := collector.ExporterMetric("antspace_exporter_control_requests_total")
 	h := &Handler{
-		config:    o.Config,
-		client:    o.Client,
-		logger:    o.Logger,
-		dangerous: o.EnableDangerous,
-		requests:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
-		failures:  newFailureLimiter(),
-		authSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-		dummies:   map[int][]byte{},
+		config:      o.Config,
+		client:      o.Client,
+		logger:      o.Logger,
+		dangerous:   o.EnableDangerous,
+		requests:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
+		gate:        newAuthGate(),
+		crossOrigin: http.NewCrossOriginProtection(),
+		compare:     bcrypt.CompareHashAndPassword,
+		dummies:     map[int][]byte{},
 	}
+	h.setAuthCapacity(max(2, runtime.GOMAXPROCS(0)))
 	if h.logger == nil {
 		h.logger = log.NewNopLogger()
 	}
@@ -137,7 +147,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := &audit{start: time.Now(), client: clientAddr(r), action: "unknown"}
 	defer h.finish(a)
 
-	action := strings.TrimPrefix(r.URL.Path, Prefix)
+	action, hasPrefix := strings.CutPrefix(r.URL.Path, Prefix)
+	if !hasPrefix || action == "" {
+		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
+			msg: fmt.Sprintf("no control action in the path; use POST %s{%s}", Prefix, strings.Join(config.ControlActions, ","))})
+		return
+	}
 	known := false
 	for _, k := range config.ControlActions {
 		known = known || k == action
@@ -154,6 +169,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg: fmt.Sprintf("use POST %s%s", Prefix, action)})
 		return
 	}
+	// A web page must not drive a browser that holds basic-auth credentials
+	// (or a cached token) into a write: refuse what the browser marks as
+	// cross-origin (Sec-Fetch-Site, or an Origin other than the Host).
+	// Scripts and curl send neither header and pass.
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "cross_origin",
+			msg: "cross-origin request refused: a browser marked it as coming from another site's page (Sec-Fetch-Site or Origin); send /control requests from a script or curl"})
+		return
+	}
 
 	cfg := h.config.Get()
 	ctl := cfg.Control
@@ -165,23 +189,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lim := ctl.Limits()
 
-	if blocked, wait := h.failures.blocked(a.client, lim.AuthFailuresPerMinute); blocked {
-		secs := int(math.Ceil(wait.Seconds()))
+	// The attempt is admitted (and counted as a failure until it succeeds)
+	// before any bcrypt work, so concurrent guesses cannot exceed the limit
+	// and one address cannot hold the comparison capacity.
+	ticket, refusal := h.gate.admit(a.client, lim.AuthFailuresPerMinute, h.authShare)
+	if refusal != nil {
+		secs := int(math.Ceil(refusal.wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited",
-			msg: fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)})
+		msg := fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)
+		if refusal.busy {
+			msg = fmt.Sprintf("%s already has %d authentication(s) in progress, the most one client may have at once; retry in %d s", a.client, h.authShare, secs)
+		}
+		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited", msg: msg})
 		return
 	}
 	release, err := h.acquireAuth(r.Context())
 	if err != nil {
+		ticket.done(false)
 		h.refuse(w, a, &httpError{status: http.StatusServiceUnavailable, result: "canceled", msg: "request canceled"})
 		return
 	}
 	p, attempted, authErr := h.authenticate(r, ctl.Credentials())
 	release()
+	ticket.done(authErr == nil)
 	if authErr != nil {
 		a.attempted = attempted
-		h.failures.fail(a.client, lim.AuthFailuresPerMinute)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="antspace_exporter control"`)
 		w.Header().Add("WWW-Authenticate", `Basic realm="antspace_exporter control", charset="UTF-8"`)
 		h.refuse(w, a, &httpError{status: http.StatusUnauthorized, result: "unauthorized", msg: authErr.Error()})

@@ -73,6 +73,10 @@ func FuzzControlParams(f *testing.F) {
 			checkRefusal(t, herr)
 			return
 		}
+		// A query string that does not parse cleanly is never read in part.
+		if _, err := url.ParseQuery(query); err != nil {
+			t.Fatalf("malformed query %q accepted: %v", query, err)
+		}
 		for k := range raw {
 			if !knownParams[k] {
 				t.Fatalf("unknown parameter %q accepted", k)
@@ -85,6 +89,12 @@ func FuzzControlParams(f *testing.F) {
 				continue
 			}
 			checkRequest(t, a, q, lim)
+			// dry_run=false (a write) only from an explicit false.
+			if v, ok := raw["dry_run"]; ok && !q.dryRun {
+				if w := strings.ToLower(strings.TrimSpace(v)); w != "false" && w != "0" && w != "no" {
+					t.Fatalf("dry_run=%q read as false", v)
+				}
+			}
 		}
 	})
 }
