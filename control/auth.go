@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	
+
 	"github.com/antspace-exporter/antspace_exporter/config"
 )
 
