@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ const (
 	DefaultBatchConcurrency    = 8
 	DefaultAuthFailuresPerMin  = 5
 	MaxControlCredentialsBytes = 1 << 20
+	// MinRecommendedBcryptCost is the lowest bcrypt cost loaded without a
+	// warning: a cheaper hash is quick to guess once it leaks, and makes
+	// authentication timing differ from the other credentials'.
+	MinRecommendedBcryptCost = 10
 )
 
 // Control is the `control:` section: who may write to containers through
@@ -60,7 +65,8 @@ type Control struct {
 	// address may make per minute (also the burst) before it gets 429.
 	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
 
-	all ControlCredentials // inline ones plus the credentials file's
+	all      ControlCredentials // inline ones plus the credentials file's
+	warnings []string
 }
 
 // ControlCredentials are bcrypt-hashed bearer tokens and basic-auth users.
@@ -103,6 +109,15 @@ func (ctl *Control) Credentials() ControlCredentials {
 // Enabled reports whether any credential is configured. Nil-safe.
 func (ctl *Control) Enabled() bool {
 	return ctl != nil && len(ctl.all.Tokens)+len(ctl.all.Users) > 0
+}
+
+// Warnings are what the loader should log loudly about the section (weak
+// hashes). They name credentials, never secrets or hashes. Nil-safe.
+func (ctl *Control) Warnings() []string {
+	if ctl == nil {
+		return nil
+	}
+	return ctl.warnings
 }
 
 // Limits returns the effective bounds and timeouts, defaults filled in. Nil-safe.
@@ -198,7 +213,24 @@ func (ctl *Control) validate() error {
 		return errors.New("control.auth_failures_per_minute must not be negative")
 	}
 	ctl.all = all
+	ctl.warnings = weakHashWarnings(all)
 	return nil
+}
+
+func weakHashWarnings(all ControlCredentials) []string {
+	var out []string
+	for _, set := range []struct {
+		kind  string
+		creds []*ControlCredential
+	}{{"token", all.Tokens}, {"user", all.Users}} {
+		for _, c := range set.creds {
+			if cost, err := bcrypt.Cost([]byte(c.Hash)); err == nil && cost < MinRecommendedBcryptCost {
+				out = append(out, fmt.Sprintf("control: %s %q has a bcrypt hash of cost %d, below %d: it is quick to guess if it leaks; "+
+					"hash the secret again with `antspace_exporter --control.hash-secret` (cost %d)", set.kind, c.Name, cost, MinRecommendedBcryptCost, bcrypt.DefaultCost))
+			}
+		}
+	}
+	return out
 }
 
 func loadControlCredentials(path string) (*ControlCredentials, error) {
@@ -218,9 +250,44 @@ func loadControlCredentials(path string) (*ControlCredentials, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&creds); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: parsing YAML: %w", path, err)
+		return nil, fmt.Errorf("%s: %s", path, credentialsYAMLError(err))
 	}
 	return &creds, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// credentialsYAMLError describes a YAML error in a credentials file without
+// quoting the file: yaml.v3 quotes values ("cannot unmarshal !!str `<the
+// secret>`") and keys, and the file holds secrets (a token pasted where
+// its hash belongs, say). Only line numbers and the kind of mistake remain.
+func credentialsYAMLError(err error) string {
+	const shape = "want `tokens:` and `users:` lists of {name, hash, actions}; the offending text is not shown because this file holds secrets"
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		where := ""
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			where = " at line " + m[1]
+		}
+		return fmt.Sprintf("parsing YAML: syntax error%s (%s)", where, shape)
+	}
+	parts := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		kind := "invalid entry"
+		switch {
+		case strings.Contains(e, "not found in type"):
+			kind = "unknown key"
+		case strings.Contains(e, "cannot unmarshal"):
+			kind = "value of the wrong type"
+		case strings.Contains(e, "already defined"):
+			kind = "key given twice"
+		}
+		if m := yamlLine.FindStringSubmatch(e); m != nil {
+			kind = "line " + m[1] + ": " + kind
+		}
+		parts = append(parts, kind)
+	}
+	return fmt.Sprintf("parsing YAML: %s (%s)", strings.Join(parts, "; "), shape)
 }
 
 func validateCredentials(where string, creds []*ControlCredential) error {
@@ -239,9 +306,11 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 		if c.Hash == "" {
 			return fmt.Errorf("%s %q: hash is required (a bcrypt hash, e.g. from `antspace_exporter --control.hash-secret`)", where, c.Name)
 		}
-		// Never quote the hash back: an error message could end up in a log.
+		// Never quote the hash back, nor bcrypt's error, which quotes its
+		// first character: the "hash" may be a secret pasted in its place,
+		// and an error message ends up in a log.
 		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
-			return fmt.Errorf("%s %q: hash is not a bcrypt hash ($2a$/$2b$/$2y$...): %v", where, c.Name, err)
+			return fmt.Errorf("%s %q: hash is not a bcrypt hash (want $2a$/$2b$/$2y$, the cost and 53 characters, e.g. from `antspace_exporter --control.hash-secret`; the value is not shown)", where, c.Name)
 		}
 		for _, a := range c.Actions {
 			known := false

@@ -101,6 +101,9 @@ func (e *exporter) reload() error {
 	}
 	c := e.config.Get()
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	for _, w := range c.Warnings() {
+		level.Warn(e.logger).Log("msg", "config warning", "file", e.config.Path(), "warning", w)
+	}
 	return nil
 }
 
