@@ -8,12 +8,15 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 // Control actions a credential can be limited to.
@@ -23,8 +26,37 @@ const (
 	ActionCooling  = "cooling"
 )
 
-// ControlActions lists every /control action in a stable order.
-var ControlActions = []string{ActionReset, ActionSetpoint, ActionCooling}
+// ControlAction is one /control action: its name (the path
+// /control/<name> and a credential's actions: entry), whether it needs
+// --control.enable-dangerous-actions, and the container types that have it.
+type ControlAction struct {
+	Name string
+	// Dangerous actions can destroy equipment when misused (switching
+	// cooling off under load) and need --control.enable-dangerous-actions.
+	Dangerous bool
+	Types     []collector.Type
+}
+
+// Supports reports whether containers of type t have the action.
+func (a ControlAction) Supports(t collector.Type) bool { return slices.Contains(a.Types, t) }
+
+// ControlActionTable is the one list of /control actions: the handler, the
+// credential validation and the docs take them from here. Both container
+// types have every write of the protocol today.
+var ControlActionTable = []ControlAction{
+	{Name: ActionReset, Types: collector.Types},
+	{Name: ActionSetpoint, Types: collector.Types},
+	{Name: ActionCooling, Dangerous: true, Types: collector.Types},
+}
+
+// ControlActions lists every action name, in the table's order.
+var ControlActions = func() []string {
+	names := make([]string, len(ControlActionTable))
+	for i, a := range ControlActionTable {
+		names[i] = a.Name
+	}
+	return names
+}()
 
 // Defaults of the control section.
 const (

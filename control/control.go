@@ -40,17 +40,6 @@ const (
 	opClose   = collector.OpClose
 )
 
-// dangerous actions need DangerousFlag.
-var dangerous = map[string]bool{config.ActionCooling: true}
-
-// supported lists the actions each container type has. Both types support
-// every write of the protocol today; the check stays so a type without an
-// action is refused before anything is sent.
-var supported = map[collector.Type]map[string]bool{
-	collector.TypeHK3:       {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-	collector.TypeImmersion: {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-}
-
 // ConfigSource gives the current configuration (config.SafeConfig).
 type ConfigSource interface{ Get() *config.Config }
 
@@ -82,6 +71,8 @@ type Handler struct {
 	// compare is bcrypt.CompareHashAndPassword; tests count and hold
 	// comparisons through it.
 	compare func(hash, secret []byte) error
+	// actions is config.ControlActionTable; tests change it.
+	actions []config.ControlAction
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte
@@ -99,6 +90,7 @@ func New(o Options) *Handler {
 		gate:        newAuthGate(),
 		crossOrigin: http.NewCrossOriginProtection(),
 		compare:     bcrypt.CompareHashAndPassword,
+		actions:     config.ControlActionTable,
 		dummies:     map[int][]byte{},
 	}
 	h.setAuthCapacity(max(2, runtime.GOMAXPROCS(0)))
@@ -122,8 +114,12 @@ func Summary(c *config.Config, dangerousEnabled bool) string {
 	if dangerousEnabled {
 		d = "enabled"
 	}
-	return fmt.Sprintf("Control is on: POST /control/reset, /control/setpoint and /control/cooling with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
-		len(creds.Tokens), len(creds.Users), d)
+	paths := make([]string, len(config.ControlActions))
+	for i, a := range config.ControlActions {
+		paths[i] = Prefix + a
+	}
+	return fmt.Sprintf("Control is on: POST %s with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
+		strings.Join(paths, ", "), len(creds.Tokens), len(creds.Users), d)
 }
 
 // audit collects what the request's log line says.
@@ -153,10 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg: fmt.Sprintf("no control action in the path; use POST %s{%s}", Prefix, strings.Join(config.ControlActions, ","))})
 		return
 	}
-	known := false
-	for _, k := range config.ControlActions {
-		known = known || k == action
-	}
+	act, known := h.lookup(action)
 	if !known {
 		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
 			msg: fmt.Sprintf("unknown control action %q; use POST %s{%s}", truncate(action, 40), Prefix, strings.Join(config.ControlActions, ","))})
@@ -225,7 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg: fmt.Sprintf("%s may not %s (allowed actions: %s)", a.who, action, strings.Join(p.cred.Actions, ", "))})
 		return
 	}
-	if dangerous[action] && !h.dangerous {
+	if act.Dangerous && !h.dangerous {
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "dangerous_disabled",
 			msg: fmt.Sprintf("%s is a dangerous action (switching cooling off under load destroys miners) and is disabled; start the exporter with %s to allow it", action, DangerousFlag)})
 		return
@@ -244,7 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.params, a.dryRun = q.parameters(), q.dryRun
 
-	targets, herr := resolveTargets(cfg, q)
+	targets, herr := resolveTargets(cfg, q, act)
 	if herr != nil {
 		h.refuse(w, a, herr)
 		return
@@ -252,9 +245,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.execute(w, r, a, q, targets, lim)
 }
 
+// lookup finds an action of the table by name.
+func (h *Handler) lookup(name string) (config.ControlAction, bool) {
+	for _, a := range h.actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return config.ControlAction{}, false
+}
+
 // resolveTargets maps target or selector to inventory containers; nothing
 // else can be written to.
-func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpError) {
+func resolveTargets(cfg *config.Config, q *request, act config.ControlAction) ([]*config.Container, *httpError) {
 	var targets []*config.Container
 	if q.target != "" {
 		ct, ok := cfg.Lookup(q.target)
@@ -280,7 +283,7 @@ func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpE
 	}
 	var lacking []string
 	for _, ct := range targets {
-		if !supported[collector.Type(ct.Type)][q.action] {
+		if !act.Supports(collector.Type(ct.Type)) {
 			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
 		}
 	}

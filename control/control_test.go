@@ -689,11 +689,15 @@ func TestHashSecret(t *testing.T) {
 // A type that lacks an action is refused before anything is sent, for a
 // single target and for a batch that includes it.
 func TestActionMissingOnType(t *testing.T) {
-	saved := supported[collector.TypeImmersion]
-	supported[collector.TypeImmersion] = map[string]bool{config.ActionReset: true}
-	t.Cleanup(func() { supported[collector.TypeImmersion] = saved })
-
-	env := newEnv(t, envOptions{})
+	// A table in which immersion containers lack setpoint.
+	var table []config.ControlAction
+	for _, a := range config.ControlActionTable {
+		if a.Name == config.ActionSetpoint {
+			a.Types = []collector.Type{collector.TypeHK3}
+		}
+		table = append(table, a)
+	}
+	env := newEnv(t, envOptions{setup: func(h *Handler) { h.actions = table }})
 	for _, path := range []string{
 		"/control/setpoint?target=imm-a&celsius=30",
 		"/control/setpoint?selector=row=1&celsius=30", // hk3-a and imm-a
