@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -297,7 +298,7 @@ func (g *authGate) prune(now time.Time, perMin int) {
 	}
 }
 
-// clientAddr is the rate-limiting key: the connection's IP address. Headers
+// clientAddr is the connection's IP address, for the audit log. Headers
 // such as X-Forwarded-For are ignored because any client can set them.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -305,6 +306,21 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// limitKey is the key the authentication limits count by: the IPv4 address,
+// or the /64 network of an IPv6 address (one host commonly holds a whole
+// /64, so per-address limits would not limit it).
+func limitKey(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return client
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
 }
 
 // setAuthCapacity sets how many authentications may compare at once (n)

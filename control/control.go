@@ -185,13 +185,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The attempt is admitted (and counted as a failure until it succeeds)
 	// before any bcrypt work, so concurrent guesses cannot exceed the limit
 	// and one address cannot hold the comparison capacity.
-	ticket, refusal := h.gate.admit(a.client, lim.AuthFailuresPerMinute, h.authShare)
+	key := limitKey(a.client)
+	ticket, refusal := h.gate.admit(key, lim.AuthFailuresPerMinute, h.authShare)
 	if refusal != nil {
 		secs := int(math.Ceil(refusal.wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		msg := fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)
+		msg := fmt.Sprintf("too many failed authentications from %s; retry in %d s", key, secs)
 		if refusal.busy {
-			msg = fmt.Sprintf("%s already has %d authentication(s) in progress, the most one client may have at once; retry in %d s", a.client, h.authShare, secs)
+			msg = fmt.Sprintf("%s already has %d authentication(s) in progress, the most one client may have at once; retry in %d s", key, h.authShare, secs)
 		}
 		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited", msg: msg})
 		return

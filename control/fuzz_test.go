@@ -55,6 +55,12 @@ func addControlSeeds(f *testing.F) {
 		{"cooling", "", 1, `{"target":{"a":1}}`},
 		{"reset", "target=hk3-a", 4, "x"},
 		{"reset", "selector=%21%3D,&target=", 3, "\x00"},
+		{"reset", "target=hk3-a&dry_run", 0, ""},
+		{"reset", "target=hk3-a&dry_run=%zz", 0, ""},
+		{"reset", "target=hk3-a;dry_run=true", 0, ""},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":true,"dry_run":false}`},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":""}`},
+		{"reset", "", 2, "target=hk3-a&dry_run=true&dry_run=true"},
 	} {
 		f.Add(s.action, s.query, s.ct, []byte(s.body))
 	}

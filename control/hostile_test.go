@@ -396,3 +396,21 @@ func TestFailedComparisonsCostTheSame(t *testing.T) {
 		}
 	}
 }
+
+// The limits count an IPv6 client by its /64: one host commonly holds the
+// whole network.
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1":            "127.0.0.1",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"::ffff:10.0.0.1":      "::ffff:10.0.0.1",
+		"::1":                  "::/64",
+		"not-an-address":       "not-an-address",
+	} {
+		if got := limitKey(in); got != want {
+			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
