@@ -97,8 +97,7 @@ type Control struct {
 	// address may make per minute (also the burst) before it gets 429.
 	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
 
-	all      ControlCredentials // inline ones plus the credentials file's
-	warnings []string
+	all ControlCredentials // inline ones plus the credentials file's
 }
 
 // ControlCredentials are bcrypt-hashed bearer tokens and basic-auth users.
@@ -149,7 +148,7 @@ func (ctl *Control) Warnings() []string {
 	if ctl == nil {
 		return nil
 	}
-	return ctl.warnings
+	return weakHashWarnings(ctl.all)
 }
 
 // Limits returns the effective bounds and timeouts, defaults filled in. Nil-safe.
@@ -245,7 +244,6 @@ func (ctl *Control) validate() error {
 		return errors.New("control.auth_failures_per_minute must not be negative")
 	}
 	ctl.all = all
-	ctl.warnings = weakHashWarnings(all)
 	return nil
 }
 
