@@ -1,6 +1,8 @@
-// Package dashboards holds the Grafana dashboards for the antspace_exporter
-// (the committed *.json files), the generator that writes them, and
-// Queries, which lists every PromQL query of the committed dashboards.
+// Package dashboards holds the Grafana dashboards of the antspace_exporter:
+// the committed *.json files, the generator that writes them (Build; the
+// panels in fleet.go, hk3.go, immersion.go, common.go on the model of
+// model.go), and CommittedQueries (committed.go), which reads the committed
+// files back and lists every PromQL query for the end-to-end suite.
 //
 // Edit the Go sources, then regenerate the JSON:
 //
@@ -14,7 +16,7 @@ import (
 	"encoding/json"
 )
 
-// Files maps each dashboard file name to the dashboard it holds.
+// files maps each dashboard file name to the dashboard it holds.
 func files() map[string]*Dashboard {
 	return map[string]*Dashboard{
 		"antspace-fleet.json":     fleetDashboard(),

@@ -572,7 +572,7 @@ func (s *stack) scenarioDashboards(t *testing.T) {
 	for _, c := range s.fleet {
 		names = append(names, c.Name)
 	}
-	qs, err := dashboards.Queries(map[string]string{"site": "demo", "container": strings.Join(names, "|")})
+	qs, err := dashboards.CommittedQueries(map[string]string{"site": "demo", "container": strings.Join(names, "|")})
 	if err != nil {
 		t.Fatal(err)
 	}
