@@ -10,6 +10,8 @@ package dashboards
 // data" to grey; tables show exactly the columns they list, each with a width;
 // threshold lines only on panels whose series they judge.
 
+import "math"
+
 // SchemaVersion is the dashboard schemaVersion written to every dashboard
 // (Grafana 10.4/11.x save this version; newer Grafana migrates it on load).
 const SchemaVersion = 39
@@ -603,7 +605,7 @@ func col(field, name string, chars int, props ...Property) column {
 // widest value, whichever is wider, rounded up to 10 px.
 func (c column) width() int {
 	w := max(pxPerChar*float64(len([]rune(c.name)))+headerIcons, pxPerChar*float64(c.chars)) + cellPadding
-	return (int(w) + 9) / 10 * 10
+	return int(math.Ceil(w/10)) * 10
 }
 
 // colored colours the whole cell by the field's mappings and thresholds;
