@@ -19,9 +19,13 @@ import (
 // files maps each dashboard file name to the dashboard it holds.
 func files() map[string]*Dashboard {
 	return map[string]*Dashboard{
-		"antspace-fleet.json":     fleetDashboard(),
-		"antspace-hk3.json":       hk3Dashboard(),
-		"antspace-immersion.json": immersionDashboard(),
+		"antspace-fleet.json": fleetDashboard(),
+		"antspace-hk3.json": containerDashboard(HK3UID, "hk3", "Antspace / HK3 container",
+			"One or more HK3 (cooling-tower) containers in depth: loop temperatures against the setpoint, pressures, flow, power, pumps and fans, every fault flag, and the miners.",
+			hk3Tiles, hk3Sections),
+		"antspace-immersion.json": containerDashboard(ImmersionUID, "immersion", "Antspace / Immersion container",
+			"One or more immersion (dry-cooler) containers in depth: oil and water loop temperatures, pumps, dry cooler, tanks, valves, mains, every fault flag, and the miners.",
+			immersionTiles, immersionSections),
 	}
 }
 

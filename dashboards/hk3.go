@@ -1,11 +1,5 @@
 package dashboards
 
-func hk3Dashboard() *Dashboard {
-	return containerDashboard(HK3UID, "hk3", "Antspace / HK3 container",
-		"One or more HK3 (cooling-tower) containers in depth: loop temperatures against the setpoint, pressures, flow, power, pumps and fans, every fault flag, and the miners.",
-		hk3Tiles, hk3Sections)
-}
-
 // hk3Tiles are the HK3 status tiles between PLC link and power.
 func hk3Tiles(s scope) []*Panel {
 	return []*Panel{

@@ -1,11 +1,5 @@
 package dashboards
 
-func immersionDashboard() *Dashboard {
-	return containerDashboard(ImmersionUID, "immersion", "Antspace / Immersion container",
-		"One or more immersion (dry-cooler) containers in depth: oil and water loop temperatures, pumps, dry cooler, tanks, valves, mains, every fault flag, and the miners.",
-		immersionTiles, immersionSections)
-}
-
 // immersionTiles are the immersion status tiles between PLC link and power.
 func immersionTiles(s scope) []*Panel {
 	return []*Panel{

@@ -365,39 +365,29 @@ func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
 	return p
 }
 
-func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
-	p := newPanel("stat", title, desc, unit, w, h, targets)
+// valuePanel is a panel that reduces each series to its last value (stat,
+// bar gauge), coloured by thresholds, missing values grey "No data".
+func valuePanel(typ, title, desc, unit string, w, h int, targets []Target, options map[string]any) *Panel {
+	p := newPanel(typ, title, desc, unit, w, h, targets)
 	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
 	p.FieldConfig.Defaults.Mappings = noData()
-	p.Options = map[string]any{
-		"colorMode":         "value",
-		"graphMode":         "area",
-		"justifyMode":       "auto",
-		"orientation":       "auto",
-		"reduceOptions":     map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
-		"showPercentChange": false,
-		"textMode":          "auto",
-		"wideLayout":        true,
-	}
+	options["reduceOptions"] = map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false}
+	p.Options = options
 	return p
 }
 
+func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	return valuePanel("stat", title, desc, unit, w, h, targets, map[string]any{
+		"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
+		"showPercentChange": false, "textMode": "auto", "wideLayout": true,
+	})
+}
+
 func bargauge(title, desc, unit string, w, h int, targets ...Target) *Panel {
-	p := newPanel("bargauge", title, desc, unit, w, h, targets)
-	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
-	p.FieldConfig.Defaults.Mappings = noData()
-	p.Options = map[string]any{
-		"displayMode":   "basic",
-		"minVizHeight":  16,
-		"minVizWidth":   8,
-		"namePlacement": "left",
-		"orientation":   "horizontal",
-		"reduceOptions": map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
-		"showUnfilled":  true,
-		"sizing":        "auto",
-		"valueMode":     "color",
-	}
-	return p
+	return valuePanel("bargauge", title, desc, unit, w, h, targets, map[string]any{
+		"displayMode": "basic", "minVizHeight": 16, "minVizWidth": 8, "namePlacement": "left",
+		"orientation": "horizontal", "showUnfilled": true, "sizing": "auto", "valueMode": "color",
+	})
 }
 
 // stateTimeline colours each state by its value mapping. The colour mode is
