@@ -114,6 +114,11 @@ func fleetDashboard() *Dashboard {
 		tableQuery(since+" * 1000 and"+on+"("+active+")"),
 		tableQuery("time() - "+since+" and"+on+"("+active+")"),
 	)
+	// Many points keep $__interval, the subquery step, at the scrape
+	// interval up to a day-long range: each sample is seen, so Since is the
+	// first faulty sample exactly (with a longer step, the first one a step
+	// saw: at most one step late, never early).
+	ft.MaxDataPoints = 10000
 	ft.transform("merge", map[string]any{})
 	ft.columns(
 		col("container", "Container", labelChars, prop("links", containerLink)),

@@ -121,6 +121,7 @@ type Panel struct {
 	FieldConfig     *FieldConfig     `json:"fieldConfig,omitempty"`
 	GridPos         GridPos          `json:"gridPos"`
 	ID              int              `json:"id"`
+	MaxDataPoints   int              `json:"maxDataPoints,omitempty"`
 	Options         map[string]any   `json:"options,omitempty"`
 	Panels          *[]*Panel        `json:"panels,omitempty"`
 	Targets         []Target         `json:"targets,omitempty"`
