@@ -160,8 +160,8 @@ const (
 
 // containerDashboard builds a container dashboard of type typ: the status
 // tiles (reachable, PLC link, the type's tiles, power, faults set), the
-// type's sections, then Faults, Miners and Probe health, which both types
-// share.
+// fault timeline right below them, the type's sections, then Miners and
+// Probe health, which both types share.
 func containerDashboard(uid, typ, title, description string, tiles func(scope) []*Panel, sections func(*layout, scope)) *Dashboard {
 	s := scope{base: `type="` + typ + `",site=~"$site",container=~"$container"`}
 	l := &layout{}
@@ -179,9 +179,9 @@ func containerDashboard(uid, typ, title, description string, tiles func(scope) [
 		stat("Faults", "Fault flags set right now (sum of antspace_fault_active): green 0, red otherwise, grey No data when the container does not answer. See the Faults row for which.", "none", 3, 4,
 			instant(by("sum", "container", s.sel("antspace_fault_active")), "{{container}}")).thresholds(zeroGoodThresholds),
 	)
-	sections(l, s)
 	l.row("Faults")
 	l.add(faultTimeline(s))
+	sections(l, s)
 	minerSection(l, s)
 	probeSection(l, s)
 	return newDashboard(uid, title, description,

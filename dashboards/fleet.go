@@ -106,7 +106,10 @@ func fleetDashboard() *Dashboard {
 	// end of the range (@ end()) so every step compares against the same one,
 	// and is 0 when the flag was set all along.
 	lastClear := "(max_over_time((timestamp(" + x + ") and " + x + " == 0)[$__range:$__interval] @ end()) or " + x + " @ end() * 0)"
-	since := "min_over_time(((timestamp(" + x + ") and " + x + " == 1) >" + on + lastClear + ")[$__range:$__interval])"
+	// A flag set within the last step has no step yet: its latest sample
+	// stands in.
+	since := "(min_over_time(((timestamp(" + x + ") and " + x + " == 1) >" + on + lastClear + ")[$__range:$__interval])" +
+		" or" + on + "(timestamp(" + x + ") and " + x + " == 1))"
 	ft := table("Active faults",
 		"Fault flags set right now (antspace_fault_active == 1): container, fault, component, since when (the first faulty sample after the last clear one in the selected time range; its start if the flag was set all along) and for how long.",
 		"none", 24, 8,

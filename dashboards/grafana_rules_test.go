@@ -162,8 +162,9 @@ func TestStateTimelinesColourByMappings(t *testing.T) {
 // Panel header geometry at a 1600 px wide browser: about 55 px per grid unit
 // (24 units beside the docked menu), 7.5 px per title character. The header
 // also holds its padding, the info icon of a described panel and the
-// menu/status icons Grafana reserves at the right; calibrated on Grafana 12.4,
-// where a 3-unit stat cut "Supply flow" to "Suppl…".
+// menu/status icons Grafana reserves at the right; calibrated on what issue 17
+// saw in Grafana 12.4: 3-unit stats cut "Supply flow" (11 characters) to
+// "Suppl…" and "Containers up" to "Conta…".
 const (
 	headerPx   = 64 // padding and menu
 	infoIconPx = 24 // the description's (i) and its gap
