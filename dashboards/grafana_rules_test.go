@@ -395,8 +395,9 @@ func judges(js []judge, vs *parser.VectorSelector) bool {
 func TestBandsOnlyOverJudgedSeries(t *testing.T) {
 	n := 0
 	for _, p := range committedPanels(t) {
-		if p.str("type") == "timeseries" && p.str("fieldConfig", "defaults", "custom", "thresholdsStyle", "mode") == "off" {
-			continue // thresholds not drawn
+		if p.str("type") == "timeseries" && p.str("fieldConfig", "defaults", "custom", "thresholdsStyle", "mode") == "off" &&
+			p.str("fieldConfig", "defaults", "color", "mode") != "thresholds" {
+			continue // thresholds neither drawn nor colouring the lines
 		}
 		targets := map[string]string{}
 		var refs []string
