@@ -197,24 +197,6 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 	}
 }
 
-// Fault flags per type (device spelling), for verifying a reset.
-var faultFields = map[collector.Type][]string{
-	collector.TypeHK3: {
-		"power_fault", "liquid_level_low", "circulating_pump_fault", "fan1_fault", "fan2_fault",
-		"fluid_infusion_pump_fault", "spray_pump_fault", "cooling_tower_fan1_fault", "cooling_tower_fan2_fault",
-		"cooling_tower_fan3_fault", "leakage_fault", "supply_liquid_temp_high", "supply_liquid_temp_too_high",
-		"supply_liquid_pressure_high", "return_liquid_pressure_low", "supply_liquid_flow_low", "freezing_alarm",
-		"cooling_tower_liquid_level_low", "power_relay_fault", "liquid_level_high",
-	},
-	collector.TypeImmersion: {
-		"primary_circulating_pump", "dry_cooler_power_fre_fault", "dry_cooler_fre_conv", "second_pump1_fault",
-		"second_pump2_fault", "fan_fault", "phasefailure", "supply_liquid_temp_fault", "return_liquid_temp_fault",
-		"power_distribution_Fault", "lever_sensor_fault", "smoke_sensor_fault", "return_liquid_temp_high",
-		"return_liquid_temp_too_high", "power_distribution_temp_high", "lever_high", "lever_low", "leakage_fault",
-		"supply_liquid_temp_high", "supply_liquid_temp_too_high", "pump_alarm",
-	},
-}
-
 // pumpField is the pump that runs exactly when cooling is on.
 var pumpField = map[collector.Type]string{
 	collector.TypeHK3:       "circulating_pump",
@@ -225,8 +207,9 @@ var pumpField = map[collector.Type]string{
 //   - setpoint N: supply_liquid_set_temp equals N (±0.05, the device's 0.1 °C resolution);
 //   - mode=pid: pid_mode is on;
 //   - cooling on/off: the main pump (HK3 circulating_pump, immersion one_pump) runs / stops;
-//   - reset: no fault flag of the type is set (a fault whose cause persists latches again,
-//     which is exactly what the operator needs to know).
+//   - reset: no fault flag of the type (collector.FaultFields, the collector's
+//     fault table) is set (a fault whose cause persists latches again, which is
+//     exactly what the operator needs to know).
 //
 // A done=false with a nil error means "not (yet) showing the change".
 func check(t collector.Type, q *request, p map[string]json.RawMessage) (done bool, observed map[string]any, err error) {
@@ -263,7 +246,7 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 		return true, observed, nil
 	case config.ActionReset:
 		active := []string{}
-		for _, f := range faultFields[t] {
+		for _, f := range collector.FaultFields(t) {
 			if _, ok := p[f]; !ok {
 				continue
 			}
