@@ -18,6 +18,7 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/control"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
 // exporter wires the HTTP endpoints to their parts.
@@ -25,7 +26,7 @@ type exporter struct {
 	logger        log.Logger
 	config        *config.SafeConfig
 	registry      *prometheus.Registry // the exporter's own metrics
-	client        *collector.Client
+	client        *device.Client
 	probe         *probeHandler
 	control       *control.Handler
 	dangerous     bool // --control.enable-dangerous-actions
@@ -57,10 +58,10 @@ func newExporter(o exporterOptions) *exporter {
 		maxRequests:   o.maxRequests,
 	}
 	upstream := counterVec(reg, "antspace_exporter_upstream_requests_total")
-	e.client = collector.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
+	e.client = device.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
 	e.client.LimitConcurrency(o.maxUpstream)
 	if o.coalesceWindow > 0 {
-		e.client.Coalesce = collector.NewCoalescer(o.coalesceWindow, 0)
+		e.client.Coalesce = device.NewCoalescer(o.coalesceWindow, 0)
 		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
 		e.client.Coalesce.Shared = func(op string) { shared.WithLabelValues(op).Inc() }
 	}
