@@ -14,7 +14,7 @@ import (
 	"encoding/json"
 )
 
-// Files maps each dashboard file name to the dashboard it holds.
+// files maps each dashboard file name to the dashboard it holds.
 func files() map[string]*Dashboard {
 	return map[string]*Dashboard{
 		"antspace-fleet.json":     fleetDashboard(),

@@ -140,7 +140,7 @@ func by(agg, labels, expr string) string {
 
 // ---- sections shared by the container dashboards ---------------------------
 
-// statusStats are the header stats both container dashboards start with.
+// reachabilityStats are the header stats both container dashboards start with.
 func reachabilityStats(s scope) []*Panel {
 	return []*Panel{
 		stat("Reachable", "antspace_up: 1 when the exporter read and parsed the container's coolerState in the last probe, 0 when the controller did not answer or answered garbage.", "none", 3, 4,

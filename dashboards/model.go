@@ -404,7 +404,7 @@ func (p *Panel) thresholds(t Thresholds) *Panel {
 	return p
 }
 
-// colorByThresholds colours a time series by its thresholds and draws them
+// showThresholds colours a time series by its thresholds and draws them
 // as dashed lines.
 func (p *Panel) showThresholds() *Panel {
 	p.FieldConfig.Defaults.Custom["thresholdsStyle"] = map[string]any{"mode": "dashed"}
