@@ -21,6 +21,11 @@ import (
 // (minerInfo with a few hundred miners stays well under 1 MiB).
 const DefaultMaxBodyBytes = 4 << 20
 
+// DefaultMaxConnsPerDevice is how many connections the client keeps open to
+// one controller unless told otherwise
+// (--upstream.max-connections-per-container).
+const DefaultMaxConnsPerDevice = 2
+
 // Client talks to container controllers over HTTP.
 type Client struct {
 	HTTP         *http.Client
@@ -82,7 +87,7 @@ func (c *Client) Read(ctx context.Context, address, operation string, maxBodyByt
 // cost a socket, not goroutines and buffers (see deviceTransport).
 func NewClient(userAgent string, maxConnsPerDevice int) *Client {
 	if maxConnsPerDevice <= 0 {
-		maxConnsPerDevice = 2
+		maxConnsPerDevice = DefaultMaxConnsPerDevice
 	}
 	// For anything but plain http:// GETs (not used by the exporter today).
 	fallback := &http.Transport{

@@ -31,7 +31,6 @@ type exporter struct {
 	control       *control.Handler
 	dangerous     bool // --control.enable-dangerous-actions
 	telemetryPath string
-	routePrefix   string
 	maxRequests   int
 }
 
