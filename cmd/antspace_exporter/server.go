@@ -19,6 +19,7 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/control"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // exporter wires the HTTP endpoints to their parts.
@@ -56,12 +57,21 @@ func newExporter(o exporterOptions) *exporter {
 		telemetryPath: o.telemetryPath,
 		maxRequests:   o.maxRequests,
 	}
+	// Series whose label values are known up front start at 0, so rate()
+	// and dashboards see them before the first event.
 	upstream := counterVec(reg, "antspace_exporter_upstream_requests_total")
+	for _, op := range readOperations {
+		upstream.WithLabelValues(op, "success")
+		upstream.WithLabelValues(op, "failure")
+	}
 	e.client = device.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
 	e.client.LimitConcurrency(o.maxUpstream)
 	if o.coalesceWindow > 0 {
 		e.client.Coalesce = device.NewCoalescer(o.coalesceWindow, 0)
 		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
+		for _, op := range readOperations {
+			shared.WithLabelValues(op)
+		}
 		e.client.Coalesce.Shared = func(op string) { shared.WithLabelValues(op).Inc() }
 	}
 	e.client.Observe = func(op string, err error) {
@@ -86,6 +96,9 @@ func newExporter(o exporterOptions) *exporter {
 	return e
 }
 
+// readOperations are the device operations every probe may send.
+var readOperations = []string{payload.OpCoolerState, payload.OpMinerInfo}
+
 func counterVec(reg prometheus.Registerer, name string) *prometheus.CounterVec {
 	info := collector.ExporterMetric(name)
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels)
@@ -100,6 +113,10 @@ func (e *exporter) reload() error {
 		return err
 	}
 	c := e.config.Get()
+	for _, m := range c.ModuleNames() {
+		e.probe.probes.WithLabelValues(m, "success")
+		e.probe.probes.WithLabelValues(m, "failure")
+	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
 	return nil
 }
