@@ -108,11 +108,11 @@ func counterVec(reg prometheus.Registerer, name string) *prometheus.CounterVec {
 
 // reload re-reads the inventory and logs the outcome.
 func (e *exporter) reload() error {
-	if err := e.config.Reload(); err != nil {
+	c, err := e.config.Reload() // serialised: SIGHUP and /-/reload never interleave
+	if err != nil {
 		level.Error(e.logger).Log("msg", "error loading config; keeping the last good one", "file", e.config.Path(), "err", err)
 		return err
 	}
-	c := e.config.Get()
 	for _, m := range c.ModuleNames() {
 		e.probe.probes.WithLabelValues(m, "success")
 		e.probe.probes.WithLabelValues(m, "failure")
