@@ -1,3 +1,8 @@
+// Package payload is the controller protocol without the network: its
+// operations, the envelope every answer comes in, and tolerant decoding of
+// the values inside (numbers as strings, flags as words, a one-pass JSON
+// object scanner). Package device sends the requests; package collector and
+// the /control handler read the answers with this package.
 package payload
 
 import (
