@@ -259,3 +259,6 @@ func TestCoalesceWriteInvalidates(t *testing.T) {
 		t.Errorf("device saw %d coolerState reads, want 2", n)
 	}
 }
+
+// The HTTP client is the collector's real Reader.
+var _ collector.Reader = (*device.Client)(nil)
