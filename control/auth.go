@@ -98,7 +98,7 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 			return nil, "", errBadCredentials
 		}
 		if h.compare([]byte(match.Hash), []byte(pass)) != nil {
-			h.padFailure(match.Hash, top, pass)
+			h.padFailure(string(match.Hash), top, pass)
 			return nil, "user:" + match.Name, errBadCredentials
 		}
 		return &principal{kind: "user", cred: match}, "", nil

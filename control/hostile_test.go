@@ -20,8 +20,8 @@ import (
 	"github.com/go-kit/log"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
@@ -361,7 +361,7 @@ func TestFailedComparisonsCostTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(Options{Config: staticConfig{cfg}, Client: collector.NewClient("t", 1), Logger: log.NewNopLogger()})
+	h := New(Options{Config: staticConfig{cfg}, Client: device.NewClient("t", 1), Logger: log.NewNopLogger()})
 	var work int
 	h.compare = func(hash, secret []byte) error {
 		cost, err := bcrypt.Cost(hash)
