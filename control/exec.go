@@ -1,14 +1,12 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -172,10 +170,9 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 		env, err := h.client.Call(ctx, ct.Address, payload.OpCoolerState, nil)
 		if err == nil {
 			var params map[string]json.RawMessage
-			if err = json.Unmarshal(env.Params, &params); err == nil && params == nil {
-				err = errors.New("coolerState answered without params")
-			}
-			if err == nil {
+			if params, err = payload.DecodeParams(env.Params); err != nil {
+				err = fmt.Errorf("coolerState: %w", err)
+			} else {
 				var done bool
 				done, observed, err = check(collector.Type(ct.Type), q, params)
 				if done {
@@ -265,53 +262,28 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 	return false, observed, fmt.Errorf("no verification for %s", q.action)
 }
 
+// numberValue reads a numeric field with the collector's parser.
 func numberValue(p map[string]json.RawMessage, field string) (float64, error) {
 	raw, ok := p[field]
 	if !ok {
 		return 0, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var s string
-	if len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("%s: %v", field, err)
-		}
-	} else {
-		s = string(raw)
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%s is not a number: %s", field, truncate(string(raw), 40))
+	v, err := payload.ParseNumber(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", field, err)
 	}
 	return v, nil
 }
 
-// flagValue parses a device boolean as tolerantly as the collector does:
-// bool, 0/1 or common words.
+// flagValue reads a boolean field with the collector's parser.
 func flagValue(p map[string]json.RawMessage, field string) (bool, error) {
 	raw, ok := p[field]
 	if !ok {
 		return false, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, fmt.Errorf("%s: %v", field, err)
+	v, err := payload.ParseBool(raw)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
 	}
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case float64:
-		if x == 0 || x == 1 {
-			return x == 1, nil
-		}
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "true", "on", "yes", "1", "auto", "enabled", "enable", "running", "run", "open", "active":
-			return true, nil
-		case "false", "off", "no", "0", "manual", "disabled", "disable", "stopped", "stop", "closed", "inactive", "":
-			return false, nil
-		}
-	}
-	return false, fmt.Errorf("%s is not a boolean: %s", field, truncate(string(raw), 40))
+	return v == 1, nil
 }

@@ -2,11 +2,13 @@ package control
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // Every fault of the collector's table is verified by a reset: with only that
@@ -58,5 +60,33 @@ func TestVerificationFieldsAreCollectorFields(t *testing.T) {
 	}
 	if len(pumpField) != len(collector.Types) {
 		t.Errorf("pumpField covers %d types, the collector knows %d", len(pumpField), len(collector.Types))
+	}
+}
+
+// The read-back reads values with the collector's parsers, so it understands
+// every spelling the collector does: a firmware that reports pid_mode as "y"
+// is verified, not "not a boolean".
+func TestVerifyReadsValuesLikeTheCollector(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	if err := env.mocks["hk3-a"].Set("pid_mode", "y"); err != nil {
+		t.Fatal(err)
+	}
+	r := env.do(t, call{path: "/control/setpoint?target=hk3-a&mode=pid", bearer: adminToken})
+	if r.status != http.StatusOK || r.json["verified"] != true {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+
+	for _, raw := range []string{`true`, `false`, `1`, `0`, `2`, `"y"`, `"N"`, `"running"`, `"stopped"`, `" on "`, `""`, `null`, `"maybe"`, `{}`, `[1]`, `"1e400"`, `35.5`, `"35.5"`, `"NaN"`} {
+		p := map[string]json.RawMessage{"f": json.RawMessage(raw)}
+		fv, ferr := flagValue(p, "f")
+		pv, perr := payload.ParseBool(json.RawMessage(raw))
+		if (ferr == nil) != (perr == nil) || (perr == nil && fv != (pv == 1)) {
+			t.Errorf("flag %s: control %v/%v, collector %v/%v", raw, fv, ferr, pv, perr)
+		}
+		nv, nerr := numberValue(p, "f")
+		pn, pnerr := payload.ParseNumber(json.RawMessage(raw))
+		if (nerr == nil) != (pnerr == nil) || nv != pn {
+			t.Errorf("number %s: control %v/%v, collector %v/%v", raw, nv, nerr, pn, pnerr)
+		}
 	}
 }

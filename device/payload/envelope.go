@@ -93,3 +93,17 @@ func Snippet(b []byte) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// DecodeParams reads an answer's params as an object's members (the last of
+// duplicate keys wins, as with encoding/json). The collector and the
+// /control read-back decode params with it.
+func DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("answer has no params")
+	}
+	params, ok := ObjectMembers(raw)
+	if !ok {
+		return nil, fmt.Errorf("params is not an object: %s", Truncate(raw))
+	}
+	return params, nil
+}
