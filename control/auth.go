@@ -69,6 +69,10 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 		}
 		return h.checkToken(strings.TrimSpace(token[0]), creds)
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one would count is up to each reader: refuse both.
+		return nil, "", errors.New("more than one Authorization header")
+	}
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return nil, "", errNoCredentials

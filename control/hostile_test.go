@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -412,5 +413,24 @@ func TestLimitKey(t *testing.T) {
 		if got := limitKey(in); got != want {
 			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Two Authorization headers are refused, whichever of them is right.
+func TestRepeatedAuthorizationHeader(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	for _, order := range [][]string{{adminToken, wrongSecret}, {wrongSecret, adminToken}, {adminToken, adminToken}} {
+		req := httptest.NewRequest(http.MethodPost, "/control/reset?target=hk3-a", nil)
+		for _, tok := range order {
+			req.Header.Add("Authorization", "Bearer "+tok)
+		}
+		w := httptest.NewRecorder()
+		env.h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "more than one Authorization header") {
+			t.Errorf("%d %s", w.Code, w.Body)
+		}
+	}
+	if w := env.writes(); len(w) > 0 {
+		t.Errorf("writes: %v", w)
 	}
 }
