@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -21,18 +22,15 @@ func TestResetVerifiesEveryCollectorFault(t *testing.T) {
 		if len(faults) < 10 {
 			t.Fatalf("%s: only %d fault fields in the collector's table", typ, len(faults))
 		}
-		clear := map[string]json.RawMessage{}
+		allClear := map[string]json.RawMessage{}
 		for _, f := range faults {
-			clear[f] = json.RawMessage("false")
+			allClear[f] = json.RawMessage("false")
 		}
-		if done, _, err := check(typ, q, clear); !done || err != nil {
+		if done, _, err := check(typ, q, allClear); !done || err != nil {
 			t.Errorf("%s: all faults clear: done=%v err=%v", typ, done, err)
 		}
 		for _, f := range faults {
-			p := map[string]json.RawMessage{}
-			for k, v := range clear {
-				p[k] = v
-			}
+			p := maps.Clone(allClear)
 			for _, set := range []string{"true", "1", `"on"`} {
 				p[f] = json.RawMessage(set)
 				done, observed, err := check(typ, q, p)
