@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -49,8 +51,16 @@ func (s *SafeConfig) Get() *Config {
 	return s.c
 }
 
+// ErrInventoryEmptied refuses a reload whose file lists no container while
+// the loaded inventory lists some: an emptied (or truncated, or half-written)
+// file is far more likely a mistake than a decommissioned site, and the last
+// good inventory keeps the exporter probing and /control bounded.
+var ErrInventoryEmptied = errors.New("the file lists no containers but the loaded inventory does; refusing to empty it (keeping the last good config)")
+
 // Reload re-reads the inventory file. Without a file it only resets the
-// success metrics.
+// success metrics. A failed reload, or one that would empty a non-empty
+// inventory (ErrInventoryEmptied), keeps the last good config and sets
+// antspace_exporter_config_last_reload_successful to 0.
 func (s *SafeConfig) Reload() error {
 	c := Empty()
 	if s.path != "" {
@@ -61,6 +71,11 @@ func (s *SafeConfig) Reload() error {
 		}
 	}
 	s.mu.Lock()
+	if old := len(s.c.Containers); old > 0 && len(c.Containers) == 0 {
+		s.mu.Unlock()
+		s.reloadSuccess.Set(0)
+		return fmt.Errorf("%s: %w (%d containers)", s.path, ErrInventoryEmptied, old)
+	}
 	s.c = c
 	s.mu.Unlock()
 	s.reloadSuccess.Set(1)
