@@ -26,7 +26,8 @@ type probeHandler struct {
 	client        *collector.Client
 	logger        log.Logger
 	timeoutOffset time.Duration
-	allowAny      bool
+	open          bool           // any host:port, not only the inventory
+	perTarget     *targetLimiter // in-flight probes per target address
 	probes        *prometheus.CounterVec
 }
 
@@ -47,11 +48,17 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	t, err := h.config.Get().Resolve(target, module, h.allowAny)
+	t, err := h.config.Get().Resolve(target, module, h.open)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	release, ok := h.perTarget.acquire(t.Address)
+	if !ok {
+		http.Error(w, fmt.Sprintf("too many concurrent probes of %s (limit %d, --web.max-requests-per-target); retry later", t.Address, h.perTarget.max), http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	timeout, err := probeTimeout(r.Header.Get(scrapeTimeoutHeader), h.timeoutOffset, time.Duration(t.Module.Timeout))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
