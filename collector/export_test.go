@@ -33,7 +33,7 @@ func Convert(cooler, miners []byte, s Settings) *Result {
 	if miners != nil {
 		var menv Envelope
 		if r.MinerErr = decodeEnvelope(miners, &menv); r.MinerErr == nil {
-			r.MinerErr = r.convertMiners(menv.Params, s.Scales)
+			r.MinerErr = r.convertMiners(menv.Params, s)
 		}
 	}
 	return r

@@ -100,6 +100,7 @@ var (
 	metricMinerTemperature  = newMetric("miner_temperature_celsius", "celsius", "Maximum temperature of one miner's board or chips.", "miner", "sensor")
 	metricMinerUptime       = newMetric("miner_uptime_seconds", "seconds", "Time since the miner's software started.", "miner")
 	metricMinerInfoIdentity = newMetric("miner_info", "", "Identity of one miner.", "miner", "model", "firmware")
+	metricMinersDropped     = newMetric("miners_dropped", "", "Miner entries of the minerInfo answer beyond the module's max_miners (default 1000), not exported; 0 when every miner is. Present when minerInfo's params were read.")
 )
 
 // Exporter self-metrics (served on /metrics). Declared here so the one table

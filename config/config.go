@@ -50,6 +50,9 @@ type Module struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty"`
 	// MinerInfo turns the minerInfo read off when false.
 	MinerInfo *bool `yaml:"miner_info,omitempty"`
+	// MaxMiners bounds the miners one probe exports (the rest are counted
+	// in antspace_miners_dropped); 0 means collector.DefaultMaxMiners.
+	MaxMiners int `yaml:"max_miners,omitempty"`
 }
 
 // Container is one inventory entry.
@@ -96,9 +99,9 @@ func (c *Container) ModuleName() string {
 // Defaults returns the built-in modules.
 func Defaults() map[string]*Module {
 	return map[string]*Module{
-		string(collector.TypeHK3):       {Type: string(collector.TypeHK3), Timeout: model.Duration(DefaultTimeout)},
-		string(collector.TypeImmersion): {Type: string(collector.TypeImmersion), Timeout: model.Duration(DefaultTimeout)},
-		ModuleAuto:                      {Type: ModuleAuto, Timeout: model.Duration(DefaultTimeout)},
+		string(collector.TypeHK3):       {Type: string(collector.TypeHK3), Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
+		string(collector.TypeImmersion): {Type: string(collector.TypeImmersion), Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
+		ModuleAuto:                      {Type: ModuleAuto, Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
 	}
 }
 
@@ -184,6 +187,12 @@ func (c *Config) validate() error {
 		}
 		if m.MaxBodyBytes < 0 {
 			return fmt.Errorf("modules.%s: max_body_bytes must not be negative", name)
+		}
+		if m.MaxMiners < 0 {
+			return fmt.Errorf("modules.%s: max_miners must not be negative", name)
+		}
+		if m.MaxMiners == 0 {
+			m.MaxMiners = collector.DefaultMaxMiners
 		}
 		if err := validateScales(name, m); err != nil {
 			return err
@@ -319,6 +328,7 @@ func (m *Module) Settings(name string) collector.Settings {
 		Scales:        m.Scales,
 		SkipMinerInfo: m.MinerInfo != nil && !*m.MinerInfo,
 		MaxBodyBytes:  m.MaxBodyBytes,
+		MaxMiners:     m.MaxMiners,
 	}
 	if m.Type != ModuleAuto {
 		s.Type = collector.Type(m.Type)

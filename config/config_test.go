@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 func TestExampleInventoryIsValid(t *testing.T) {
@@ -55,6 +57,7 @@ func TestInvalidFiles(t *testing.T) {
 		"scale_negative.yml":             "scales.distribution_box1_power: factor -1000 is not a positive finite number",
 		"name_is_other_address.yml":      `container "127.0.0.1:08001" (line 3): the name is the address of container "hk3-001" (line 2)`,
 		"duplicate_address_spelling.yml": `container "hk3-002" (line 3): duplicate address controller-1.site:8001, also used by "hk3-001" (line 2)`,
+		"negative_max_miners.yml":        "modules.hk3: max_miners must not be negative",
 		"legacy_ipv4_host.yml":           `host "127.1" is neither an IP address in standard notation nor a host name`,
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.yml"))
@@ -140,8 +143,11 @@ containers:
 		t.Errorf("immersion timeout = %v, want default", got)
 	}
 	s := c.Modules["hk3_w"].Settings("hk3_w")
-	if s.Type != "hk3" || s.Scales["distribution_box1_power"] != 1 {
+	if s.Type != "hk3" || s.Scales["distribution_box1_power"] != 1 || s.MaxMiners != collector.DefaultMaxMiners {
 		t.Errorf("settings = %+v", s)
+	}
+	if got := c.Modules["immersion"].Settings("immersion").MaxMiners; got != collector.DefaultMaxMiners {
+		t.Errorf("built-in module max_miners = %d, want the default", got)
 	}
 }
 

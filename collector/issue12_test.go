@@ -1,0 +1,95 @@
+package collector_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/mock"
+)
+
+// Regression tests for issue #12 on the conversion side (docs/hardening.md).
+
+// Finding 8: a minerInfo with more miners than max_miners exports the first
+// max_miners, counts the rest in antspace_miners_dropped, and keeps the
+// cooling telemetry.
+func TestMinerCap(t *testing.T) {
+	srv := startMock(t, mock.Options{Type: mock.HK3, Miners: 1200})
+	for _, tc := range []struct {
+		max         int
+		wantKept    int
+		wantDropped int
+	}{
+		{max: 0, wantKept: collector.DefaultMaxMiners, wantDropped: 200},
+		{max: 10, wantKept: 10, wantDropped: 1190},
+		{max: 5000, wantKept: 1200, wantDropped: 0},
+	} {
+		res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeHK3, MaxMiners: tc.max}, 10*time.Second)
+		if res.Err != nil || res.MinerErr != nil {
+			t.Fatalf("max %d: %v / %v", tc.max, res.Err, res.MinerErr)
+		}
+		text := string(gatherText(t, res))
+		if got := strings.Count(text, "\nantspace_miner_info{"); got != tc.wantKept {
+			t.Errorf("max %d: %d miners exported, want %d", tc.max, got, tc.wantKept)
+		}
+		if res.MinersDropped != tc.wantDropped || !strings.Contains(text, "\nantspace_miners_dropped "+strconv.Itoa(tc.wantDropped)+"\n") {
+			t.Errorf("max %d: dropped %d, want %d; exposition has %q", tc.max, res.MinersDropped, tc.wantDropped, grepLine(text, "antspace_miners_dropped "))
+		}
+		for _, want := range []string{"antspace_up 1", "antspace_miner_info_success 1", `antspace_temperature_celsius{sensor="supply_liquid"}`} {
+			if !strings.Contains(text, want) {
+				t.Errorf("max %d: exposition lacks %s", tc.max, want)
+			}
+		}
+	}
+	// Without minerInfo there is nothing to count.
+	res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeHK3, SkipMinerInfo: true}, 10*time.Second)
+	if text := string(gatherText(t, res)); strings.Contains(text, "antspace_miners_dropped") {
+		t.Errorf("miners_dropped without minerInfo:\n%s", grepLine(text, "antspace_miners_dropped"))
+	}
+}
+
+// Finding 11: a scaled value that overflows is a field error, never a ±Inf
+// sample, for cooling fields, module scales and miner fields alike.
+func TestScaledOverflowIsFieldError(t *testing.T) {
+	cooler := []byte(`{"ok":true,"method":"coolerState","params":{"supply_liquid_temp":30,"colding_tower_inlet_temp":25,` +
+		`"distribution_box1_power":1e306,"distribution_box2_power":-1e306,"supply_liquid_flow":"1e300","return_liquid_temp":1e308}}`)
+	miners := []byte(`{"ok":true,"method":"minerInfo","params":{"miner_num":1,"total_hashrate":1e300,"pcb_max_temp":1,"chip_max_temp":1,"chip_temp_mean":1,` +
+		`"miner_info":{"10.0.0.1":{"GHS_5s":1e300,"GHS_avg":1,"elapsed":5}}}}`)
+	s := collector.Settings{Type: collector.TypeHK3, Scales: map[string]float64{"supply_liquid_flow": 1e10, "return_liquid_temp": 10}}
+	res := collector.Convert(cooler, miners, s)
+	if res.Err != nil || res.MinerErr != nil {
+		t.Fatalf("%v / %v", res.Err, res.MinerErr)
+	}
+	text := string(gatherText(t, res))
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasSuffix(l, " +Inf") || strings.HasSuffix(l, " -Inf") || strings.HasSuffix(l, " NaN") {
+			t.Errorf("non-finite sample: %s", l)
+		}
+	}
+	errs := map[string]string{}
+	for _, fe := range res.FieldErrors {
+		errs[fe.Field] = fe.Reason
+	}
+	for _, f := range []string{"distribution_box1_power", "distribution_box2_power", "supply_liquid_flow", "return_liquid_temp", "minerInfo.total_hashrate", "minerInfo.miner_info[10.0.0.1].GHS_5s"} {
+		if !strings.Contains(errs[f], "is not a finite number") {
+			t.Errorf("field %s: error %q, want not a finite number", f, errs[f])
+		}
+	}
+	for _, want := range []string{`antspace_temperature_celsius{sensor="supply_liquid"} 30`, `antspace_miner_hashrate_hashes_per_second{miner="10.0.0.1",window="average"} 1e+12`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("finite values lost: no %s", want)
+		}
+	}
+}
+
+
+func grepLine(text, prefix string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
