@@ -93,3 +93,52 @@ func grepLine(text, prefix string) string {
 	}
 	return ""
 }
+
+// ok:false with params (decided in issue #12): the telemetry is exported,
+// a fault the device reports is visible, and antspace_controller_ok says the
+// controller answered ok:false. Without params it stays a failed probe.
+func TestNotOKWithParamsIsExported(t *testing.T) {
+	srv := startMock(t, mock.Options{Type: mock.HK3, AllFaults: true, Miners: 3})
+	for _, tc := range []struct {
+		name  string
+		m     mock.Misbehaviour
+		up    bool
+		want  []string
+		notOK []string
+	}{
+		{name: "ok:false with params", m: mock.Misbehaviour{Kind: mock.NotOKParams}, up: true, notOK: []string{"coolerState", "minerInfo"}, want: []string{
+			"antspace_up 1", `antspace_fault_active{component="container",fault="leakage_fault"} 1`, "antspace_miner_info_success 1",
+			`antspace_controller_ok{operation="coolerState"} 0`, `antspace_controller_ok{operation="minerInfo"} 0`,
+		}},
+		{name: "minerInfo ok:false with params", m: mock.Misbehaviour{Kind: mock.NotOKParams, Operation: collector.OpMinerInfo}, up: true, notOK: []string{"minerInfo"}, want: []string{
+			"antspace_up 1", "antspace_miner_info_success 1", `antspace_controller_ok{operation="coolerState"} 1`, `antspace_controller_ok{operation="minerInfo"} 0`,
+		}},
+		{name: "ok:false without params", m: mock.Misbehaviour{Kind: mock.NotOK}, notOK: []string{"coolerState", "minerInfo"}, want: []string{
+			"antspace_up 0", `antspace_controller_ok{operation="coolerState"} 0`,
+		}},
+		{name: "ok:true", up: true, want: []string{"antspace_up 1", `antspace_controller_ok{operation="coolerState"} 1`, `antspace_controller_ok{operation="minerInfo"} 1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ClearMisbehaviour()
+			if tc.m.Kind != "" {
+				srv.Misbehave(tc.m)
+			}
+			res := probe(t, srv.Addr(), collector.Settings{}, 10*time.Second)
+			if res.Up() != tc.up {
+				t.Errorf("up = %v (%v), want %v", res.Up(), res.Err, tc.up)
+			}
+			if !tc.up && (res.Err == nil || !strings.Contains(res.Err.Error(), "ok:false")) {
+				t.Errorf("reason %v does not name ok:false", res.Err)
+			}
+			if strings.Join(res.NotOK, ",") != strings.Join(tc.notOK, ",") {
+				t.Errorf("NotOK = %v, want %v", res.NotOK, tc.notOK)
+			}
+			text := string(gatherText(t, res))
+			for _, w := range tc.want {
+				if !strings.Contains(text, w+"\n") {
+					t.Errorf("exposition lacks %s", w)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -61,9 +62,15 @@ type Result struct {
 	// MinersDropped counts the miner entries of minerInfo beyond the
 	// module's max_miners, not exported (antspace_miners_dropped).
 	MinersDropped int
+	// NotOK lists the read operations the controller answered with
+	// ok:false. Their params are still converted and exported when they
+	// parse (a leak the device reports must never be hidden), and
+	// antspace_controller_ok{operation} is 0.
+	NotOK []string
 
 	minerSkipped bool
 	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
+	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
 }
 
@@ -98,6 +105,9 @@ func (r *Result) series() []sample {
 	if r.minersParsed {
 		all = append(all, sample{m: metricMinersDropped, value: float64(r.MinersDropped)})
 	}
+	for _, op := range r.answered {
+		all = append(all, sample{m: metricControllerOK, value: boolValue(!slices.Contains(r.NotOK, op)), pairs: operationPairs[op]})
+	}
 	return append(all, r.samples...)
 }
 
@@ -124,19 +134,46 @@ func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
 		}()
 	}
 	coolerEnv, err := c.Read(ctx, address, OpCoolerState)
+	notOK := r.envelope(OpCoolerState, coolerEnv, &err)
 	if err == nil {
 		err = r.convertCooler(coolerEnv.Params, s)
+		if err != nil && notOK {
+			err = fmt.Errorf("%w (the device answered ok:false)", err)
+		}
 	}
 	r.Err = err
 	wg.Wait()
 
 	if !s.SkipMinerInfo {
+		notOK := r.envelope(OpMinerInfo, minerEnv, &minerErr)
 		if minerErr == nil {
 			minerErr = r.convertMiners(minerEnv.Params, s)
+			if minerErr != nil && notOK {
+				minerErr = fmt.Errorf("%w (the device answered ok:false)", minerErr)
+			}
 		}
 		r.MinerErr = minerErr
 	}
 	return r
+}
+
+// envelope records how the controller answered op. An ok:false answer that
+// carries params is converted like any other (its error is cleared): the
+// old worker ignored ok, and a fault the device reports must not be hidden
+// behind "unreachable". It reports whether the answer was ok:false.
+func (r *Result) envelope(op string, env *Envelope, err *error) (notOK bool) {
+	if env == nil {
+		return false
+	}
+	r.answered = append(r.answered, op)
+	if env.OK {
+		return false
+	}
+	r.NotOK = append(r.NotOK, op)
+	if len(env.Params) > 0 {
+		*err = nil
+	}
+	return true
 }
 
 // add records a series whose label values come from the payload or the

@@ -85,6 +85,12 @@ func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair) {
 
 var minerLabel = "miner"
 
+// operationPairs are antspace_controller_ok's label pairs per read operation.
+var operationPairs = map[string][]*dto.LabelPair{
+	OpCoolerState: labelPairs([]string{"operation"}, []string{OpCoolerState}),
+	OpMinerInfo:   labelPairs([]string{"operation"}, []string{OpMinerInfo}),
+}
+
 func minerPair(ip string) *dto.LabelPair { return &dto.LabelPair{Name: &minerLabel, Value: &ip} }
 
 // minerFieldNames are the per-miner keys a probe reads: the table's fields,

@@ -75,6 +75,10 @@ func chaosMatrix(typ mock.Type) []chaosCase {
 		{name: "huge-body", m: mock.Misbehaviour{Kind: mock.HugeBody, Size: hugeBodySize}, logs: []string{`msg="probe failed"`, "byte limit"}},
 		{name: "ok-false", m: mock.Misbehaviour{Kind: mock.NotOK}, logs: []string{`msg="probe failed"`, "ok:false"}},
 		{name: "params-null", m: mock.Misbehaviour{Kind: mock.ParamsNull}, logs: []string{`msg="probe failed"`, "no params"}},
+		// ok:false with params: exported, and flagged (issue #12).
+		{name: "ok-false-params", m: mock.Misbehaviour{Kind: mock.NotOKParams}, up: true, miners: true,
+			logs: []string{"answered ok:false", "coolerState,minerInfo"},
+			body: []string{`antspace_controller_ok{operation="coolerState"} 0`, `antspace_controller_ok{operation="minerInfo"} 0`}},
 		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: collector.OpMinerInfo}, up: true,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: HTTP status 500"}},
 		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: collector.OpMinerInfo}, up: true,

@@ -90,6 +90,9 @@ func (h *probeHandler) logResult(target string, t *config.Target, res *collector
 	if res.MinerErr != nil && res.Err == nil {
 		level.Warn(logger).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
 	}
+	if len(res.NotOK) > 0 {
+		level.Warn(logger).Log("msg", "the controller answered ok:false; what its params carry is exported (antspace_controller_ok 0)", "operations", strings.Join(res.NotOK, ","))
+	}
 	if res.MinersDropped > 0 {
 		level.Warn(logger).Log("msg", "minerInfo lists more miners than the module's max_miners; the rest are not exported (antspace_miners_dropped)", "dropped", res.MinersDropped, "max_miners", t.Module.MaxMiners)
 	}
