@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -110,7 +111,7 @@ func TestNotOKWithParamsIsExported(t *testing.T) {
 			"antspace_up 1", `antspace_fault_active{component="container",fault="leakage_fault"} 1`, "antspace_miner_info_success 1",
 			`antspace_controller_ok{operation="coolerState"} 0`, `antspace_controller_ok{operation="minerInfo"} 0`,
 		}},
-		{name: "minerInfo ok:false with params", m: mock.Misbehaviour{Kind: mock.NotOKParams, Operation: collector.OpMinerInfo}, up: true, notOK: []string{"minerInfo"}, want: []string{
+		{name: "minerInfo ok:false with params", m: mock.Misbehaviour{Kind: mock.NotOKParams, Operation: payload.OpMinerInfo}, up: true, notOK: []string{"minerInfo"}, want: []string{
 			"antspace_up 1", "antspace_miner_info_success 1", `antspace_controller_ok{operation="coolerState"} 1`, `antspace_controller_ok{operation="minerInfo"} 0`,
 		}},
 		{name: "ok:false without params", m: mock.Misbehaviour{Kind: mock.NotOK}, notOK: []string{"coolerState", "minerInfo"}, want: []string{

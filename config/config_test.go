@@ -5,7 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,18 +269,21 @@ func TestReloadRefusesToEmptyInventory(t *testing.T) {
 	}
 	write("modules:\n  hk3: {timeout: 2s}\n")
 	sc := NewSafeConfig(path, prometheus.NewRegistry())
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatalf("empty to empty: %v", err)
 	}
 	write("containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n")
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	for _, empty := range []string{"", "# all commented out\n", "containers: []\n", "containers:\n"} {
 		write(empty)
-		err := sc.Reload()
+		inUse, err := sc.Reload()
 		if !errors.Is(err, ErrInventoryEmptied) {
 			t.Errorf("reload of %q: error = %v, want ErrInventoryEmptied", empty, err)
+		}
+		if inUse != sc.Get() || len(inUse.Containers) != 1 {
+			t.Errorf("reload of %q: returned config is not the one in use", empty)
 		}
 		if _, ok := sc.Get().Lookup("a"); !ok {
 			t.Errorf("reload of %q: last good inventory lost", empty)
@@ -302,7 +308,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	write("containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n")
 	reg := prometheus.NewRegistry()
 	sc := NewSafeConfig(path, reg)
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if got := testutil.ToFloat64(sc.reloadSuccess); got != 1 {
@@ -314,7 +320,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 
 	write("containers:\n  - {name: a, address: nope, type: hk3}\n")
-	if err := sc.Reload(); err == nil {
+	if _, err := sc.Reload(); err == nil {
 		t.Fatal("bad file reloaded without error")
 	}
 	if _, ok := sc.Get().Lookup("a"); !ok {
@@ -328,7 +334,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 
 	write("containers:\n  - {name: b, address: \"127.0.0.1:8002\", type: immersion}\n")
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := sc.Get().Lookup("b"); !ok {
@@ -336,5 +342,41 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(sc.containers); got != 1 {
 		t.Errorf("containers = %v", got)
+	}
+}
+
+// Reloads run one at a time: concurrent ones (SIGHUP and /-/reload) never
+// overlap, and each leaves the metrics of the configuration it installed.
+func TestReloadsSerialised(t *testing.T) {
+	sc := NewSafeConfig("inventory.yml", prometheus.NewRegistry())
+	var active, overlaps, calls atomic.Int32
+	sc.load = func(string) (*Config, error) {
+		if active.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer active.Add(-1)
+		n := calls.Add(1)
+		for range 50 {
+			runtime.Gosched() // give a concurrent reload every chance to enter
+		}
+		if n%2 == 0 {
+			return nil, errors.New("bad file")
+		}
+		return Empty(), nil
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				_, _ = sc.Reload()
+			}
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d reloads ran while another was loading", n)
+	}
+	if n := calls.Load(); n != 200 {
+		t.Errorf("%d loads, want 200", n)
 	}
 }

@@ -12,11 +12,15 @@ import (
 )
 
 // SafeConfig holds the current configuration and swaps it atomically on a
-// reload; a failed reload keeps the last good one.
+// reload; a failed reload keeps the last good one. Reloads (SIGHUP,
+// /-/reload) run one at a time.
 type SafeConfig struct {
 	mu   sync.RWMutex
 	c    *Config
 	path string
+
+	reloadMu sync.Mutex                    // serialises Reload
+	load     func(string) (*Config, error) // Load; replaced in tests
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -26,7 +30,7 @@ type SafeConfig struct {
 // NewSafeConfig starts with the empty configuration and registers the reload
 // metrics with reg (which may be nil).
 func NewSafeConfig(path string, reg prometheus.Registerer) *SafeConfig {
-	s := &SafeConfig{c: Empty(), path: path}
+	s := &SafeConfig{c: Empty(), path: path, load: Load}
 	s.reloadSuccess = newGauge("antspace_exporter_config_last_reload_successful")
 	s.reloadTimestamp = newGauge("antspace_exporter_config_last_reload_success_timestamp_seconds")
 	s.containers = newGauge("antspace_exporter_config_containers")
@@ -57,29 +61,33 @@ func (s *SafeConfig) Get() *Config {
 // good inventory keeps the exporter probing and /control bounded.
 var ErrInventoryEmptied = errors.New("the file lists no containers but the loaded inventory does; refusing to empty it (keeping the last good config)")
 
-// Reload re-reads the inventory file. Without a file it only resets the
-// success metrics. A failed reload, or one that would empty a non-empty
-// inventory (ErrInventoryEmptied), keeps the last good config and sets
-// antspace_exporter_config_last_reload_successful to 0.
-func (s *SafeConfig) Reload() error {
+// Reload re-reads the inventory file and returns the configuration now in
+// use. Without a file it only resets the success metrics. Concurrent calls
+// run one after the other, so the metrics and the configuration in use
+// always come from the same reload. A failed reload, or one that would
+// empty a non-empty inventory (ErrInventoryEmptied), keeps the last good
+// config and sets antspace_exporter_config_last_reload_successful to 0.
+func (s *SafeConfig) Reload() (*Config, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	c := Empty()
 	if s.path != "" {
 		var err error
-		if c, err = Load(s.path); err != nil {
+		if c, err = s.load(s.path); err != nil {
 			s.reloadSuccess.Set(0)
-			return err
+			return s.Get(), err
 		}
 	}
 	s.mu.Lock()
-	if old := len(s.c.Containers); old > 0 && len(c.Containers) == 0 {
+	if old := s.c; len(old.Containers) > 0 && len(c.Containers) == 0 {
 		s.mu.Unlock()
 		s.reloadSuccess.Set(0)
-		return fmt.Errorf("%s: %w (%d containers)", s.path, ErrInventoryEmptied, old)
+		return old, fmt.Errorf("%s: %w (%d containers)", s.path, ErrInventoryEmptied, len(old.Containers))
 	}
 	s.c = c
 	s.mu.Unlock()
 	s.reloadSuccess.Set(1)
 	s.reloadTimestamp.Set(float64(time.Now().UnixNano()) / 1e9)
 	s.containers.Set(float64(len(c.Containers)))
-	return nil
+	return c, nil
 }
