@@ -85,7 +85,6 @@ func TestScaledOverflowIsFieldError(t *testing.T) {
 	}
 }
 
-
 func grepLine(text, prefix string) string {
 	for _, l := range strings.Split(text, "\n") {
 		if strings.HasPrefix(l, prefix) {
