@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,5 +175,155 @@ func TestOpenModeIsAStartupChoice(t *testing.T) {
 				t.Errorf("warning about an inventory without containers logged: %v, want %v\n%s", warned, !tc.wantOpen, env.logs.String())
 			}
 		})
+	}
+}
+
+// Finding 1, on the built binary: controllers that flood headers, send an
+// endless header or status line, or flood 1xx answers or trailers are probed
+// through /probe, 8 at a time and again and again for the whole scrape
+// timeout; every probe answers antspace_up 0 with the reason in the log, and
+// the exporter's peak RSS (VmHWM) stays far below 64 MiB above its idle RSS.
+// (Before the fix one such probe took the exporter to several GiB.)
+func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
+	bin := buildBinary(t)
+	if _, err := testutil.ProcStatusKiB(os.Getpid(), "VmHWM"); err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	kinds := map[string]mock.Kind{
+		"header-flood": mock.HeaderFlood, "endless-header-line": mock.EndlessHeaderLine,
+		"endless-status-line": mock.EndlessStatusLine, "informational-flood": mock.InformationalFlood,
+		"trailer-flood": mock.TrailerFlood,
+	}
+	reasons := map[string]string{
+		"header-flood": "more than 256 header lines", "endless-header-line": "header line longer than",
+		"endless-status-line": "status line longer than", "informational-flood": "informational (1xx)",
+		"trailer-flood": "trailer",
+	}
+	var inv strings.Builder
+	inv.WriteString("containers:\n")
+	healthy, err := mock.Start(mock.Options{Type: mock.HK3}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer healthy.Close()
+	fmt.Fprintf(&inv, "  - {name: healthy, address: %q, type: hk3}\n", healthy.Addr())
+	for name, kind := range kinds {
+		s, err := mock.Start(mock.Options{Type: mock.HK3}, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.Misbehave(mock.Misbehaviour{Kind: kind})
+		fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: hk3}\n", name, s.Addr())
+	}
+	file := filepath.Join(t.TempDir(), "inv.yml")
+	if err := os.WriteFile(file, []byte(inv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := testutil.MustFreeAddr(t)
+	logs := &testutil.SyncBuffer{}
+	cmd := exec.Command(bin, "--web.listen-address", addr, "--config.file", file)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://" + addr
+	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
+	if code, body, err := httpGet(base + "/probe?target=healthy"); err != nil || code != 200 || !strings.Contains(body, "antspace_up 1") {
+		t.Fatalf("healthy probe: %d %v", code, err)
+	}
+	idle, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmRSS")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const scrapeTimeout = 3 * time.Second
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	names := make([]string, 0, len(kinds))
+	for name := range kinds {
+		names = append(names, name)
+	}
+	var probes, bad atomic.Int64
+	var firstBad atomic.Value
+	end := time.Now().Add(scrapeTimeout)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; time.Now().Before(end); i++ {
+				name := names[i%len(names)]
+				req, _ := http.NewRequest(http.MethodGet, base+"/probe?target="+name, nil)
+				req.Header.Set(scrapeTimeoutHeader, strconv.FormatFloat(scrapeTimeout.Seconds(), 'f', -1, 64))
+				resp, err := client.Do(req)
+				if err != nil {
+					bad.Add(1)
+					firstBad.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				probes.Add(1)
+				if resp.StatusCode != 200 || !strings.Contains(string(body), "antspace_up 0") {
+					bad.Add(1)
+					firstBad.CompareAndSwap(nil, fmt.Sprintf("%s: %d %.300s", name, resp.StatusCode, body))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	peak, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmHWM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	growth := (peak - idle) / 1024
+	t.Logf("%d probes of hostile controllers in %v: idle RSS %.1f MiB, peak %.1f MiB (+%.1f MiB)", probes.Load(), scrapeTimeout, idle/1024, peak/1024, growth)
+	if bad.Load() > 0 {
+		t.Errorf("%d of %d probes did not answer 200 with antspace_up 0; first: %v", bad.Load(), probes.Load(), firstBad.Load())
+	}
+	if probes.Load() < int64(len(kinds)) {
+		t.Errorf("only %d probes", probes.Load())
+	}
+	if growth >= 64 {
+		t.Errorf("peak RSS %.1f MiB above idle, want far below 64 MiB", growth)
+	}
+	for name, reason := range reasons {
+		if !strings.Contains(logs.String(), "target="+name+" ") || !strings.Contains(logs.String(), reason) {
+			t.Errorf("no log line for %s naming %q", name, reason)
+		}
+	}
+}
+
+// Finding 14 on the binary: --config.check of an inventory over 64 MiB fails
+// with the reason instead of validating the first 64 MiB.
+func TestBinaryConfigCheckRefusesOversizedInventory(t *testing.T) {
+	bin := buildBinary(t)
+	file := filepath.Join(t.TempDir(), "huge.yml")
+	head := "containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n"
+	tail := "  - {name: z, address: \"127.0.0.1:8002\", type: hk3}\n"
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "#" + strings.Repeat(" ", 1022) + "\n"
+	_, err = f.WriteString(head)
+	for written := len(head); err == nil && written < 64<<20; written += len(line) {
+		_, err = f.WriteString(line)
+	}
+	if err == nil {
+		_, err = f.WriteString(tail)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--config.check", "--config.file", file).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "larger than 64 MiB") {
+		t.Errorf("--config.check of a 64 MiB+ inventory: %v %s", err, out)
 	}
 }
