@@ -327,3 +327,41 @@ func TestBinaryConfigCheckRefusesOversizedInventory(t *testing.T) {
 		t.Errorf("--config.check of a 64 MiB+ inventory: %v %s", err, out)
 	}
 }
+
+// Finding 16: spellings of one address are one target, so probes of them
+// share reads (coalescing) like probes of one spelling do; in open mode too.
+func TestAddressSpellingsAreOneTarget(t *testing.T) {
+	env := newTestEnv(t, true, map[string]mock.Type{"hk3-a": mock.HK3}, func(o *exporterOptions) {
+		o.coalesceWindow = time.Hour
+	})
+	other, err := mock.Start(mock.Options{Type: mock.Immersion}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, c := range []struct {
+		m         *mock.Server
+		spellings []string
+	}{
+		{env.mocks["hk3-a"], []string{"hk3-a", env.mocks["hk3-a"].Addr(), zeroPadded(t, env.mocks["hk3-a"].Addr())}},
+		{other, []string{other.Addr(), zeroPadded(t, other.Addr()), "[::ffff:" + strings.TrimSuffix(other.Addr(), ":"+port(t, other.Addr())) + "]:" + port(t, other.Addr())}},
+	} {
+		for _, target := range c.spellings {
+			if code, body := env.get(t, "/probe?target="+target, nil); code != http.StatusOK || !strings.Contains(body, "antspace_up 1") {
+				t.Fatalf("%s: %d\n%s", target, code, body)
+			}
+		}
+		if n := c.m.Reads("coolerState"); n != 1 {
+			t.Errorf("%v: the device was read %d times, want 1 (one target, one shared read)", c.spellings, n)
+		}
+	}
+}
+
+func port(t *testing.T, addr string) string {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
