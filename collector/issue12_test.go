@@ -1,6 +1,8 @@
 package collector_test
 
 import (
+	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,6 +50,35 @@ func TestMinerCap(t *testing.T) {
 	res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeHK3, SkipMinerInfo: true}, 10*time.Second)
 	if text := string(gatherText(t, res)); strings.Contains(text, "antspace_miners_dropped") {
 		t.Errorf("miners_dropped without minerInfo:\n%s", grepLine(text, "antspace_miners_dropped"))
+	}
+}
+
+// Finding 8 as reported: a 4 MiB minerInfo of tiny miner tables. The probe
+// exports max_miners of them and allocates in proportion to the body, not
+// to six series per listed miner (the old code: about 90 MiB per probe).
+func TestMinerFloodCostsLittle(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"ok":true,"method":"minerInfo","params":{"miner_num":1,"total_hashrate":1,"pcb_max_temp":1,"chip_max_temp":1,"chip_temp_mean":1,"miner_info":{`)
+	n := 0
+	for ; b.Len() < 4<<20-100; n++ {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"10.%d.%d.%d":{"GHS_5s":1,"GHS_avg":1,"elapsed":1}`, n>>16&255, n>>8&255, n&255)
+	}
+	b.WriteString(`}}}`)
+	cooler := []byte(`{"ok":true,"method":"coolerState","params":{"supply_liquid_temp":30,"colding_tower_inlet_temp":25}}`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res := collector.Convert(cooler, []byte(b.String()), collector.Settings{Type: collector.TypeHK3})
+	runtime.ReadMemStats(&after)
+	if res.MinerErr != nil || res.MinersDropped != n-collector.DefaultMaxMiners {
+		t.Fatalf("%d miners listed: dropped %d, err %v", n, res.MinersDropped, res.MinerErr)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d miners listed, %d exported: %.1f MiB allocated", n, n-res.MinersDropped, float64(alloc)/(1<<20))
+	if alloc > 24<<20 {
+		t.Errorf("converting a 4 MiB minerInfo allocated %d MiB", alloc>>20)
 	}
 }
 
