@@ -62,6 +62,7 @@ func MustFreeAddr(t testing.TB) string {
 // debianPackages names the Debian package of the binaries the tests look for.
 var debianPackages = map[string]string{
 	"prometheus":              "prometheus",
+	"promtool":                "prometheus",
 	"alertmanager":            "prometheus-alertmanager",
 	"prometheus-alertmanager": "prometheus-alertmanager",
 }
