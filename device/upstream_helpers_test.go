@@ -62,10 +62,10 @@ func startDevice(t *testing.T, typ mock.Type) *mockDevice {
 	return d
 }
 
-func raise(max *atomic.Int64, v int64) {
+func raise(peak *atomic.Int64, v int64) {
 	for {
-		old := max.Load()
-		if v <= old || max.CompareAndSwap(old, v) {
+		old := peak.Load()
+		if v <= old || peak.CompareAndSwap(old, v) {
 			return
 		}
 	}
@@ -108,7 +108,7 @@ func (d *mockDevice) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d.Container.ServeHTTP(w, r)
+	d.ServeHTTP(w, r)
 }
 
 var epoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
