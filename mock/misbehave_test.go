@@ -213,7 +213,7 @@ func TestSlow(t *testing.T) {
 }
 
 // hangingRequest starts a coolerState request that hangs and waits until the mock has it.
-func hangingRequest(t *testing.T, s *Server, ctx context.Context) <-chan error {
+func hangingRequest(t *testing.T, ctx context.Context, s *Server) <-chan error {
 	t.Helper()
 	s.Misbehave(Misbehaviour{Kind: Hang})
 	before := s.Reads(OpCoolerState)
@@ -237,7 +237,7 @@ func hangingRequest(t *testing.T, s *Server, ctx context.Context) <-chan error {
 func TestHangEndsOnClientCancel(t *testing.T) {
 	s, _ := start(t, Options{})
 	ctx, cancel := context.WithCancel(t.Context())
-	errc := hangingRequest(t, s, ctx)
+	errc := hangingRequest(t, ctx, s)
 	select {
 	case err := <-errc:
 		t.Fatalf("hang ended before cancel: %v", err)
@@ -255,7 +255,7 @@ func TestHangEndsOnClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := hangingRequest(t, s, t.Context())
+	errc := hangingRequest(t, t.Context(), s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
