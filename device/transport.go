@@ -107,7 +107,7 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		conn, reused := t.get(p), true
 		for conn != nil && idleConnUnusable(conn) {
-			conn.Close() // unsolicited bytes or closed by the controller
+			_ = conn.Close() // unsolicited bytes or closed by the controller
 			conn = t.get(p)
 		}
 		if conn == nil {
