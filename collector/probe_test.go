@@ -221,7 +221,7 @@ func TestTolerantFieldsAndFieldErrors(t *testing.T) {
 
 func grepLines(text, substr string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.Contains(l, substr) {
 			out = append(out, l)
 		}
