@@ -86,10 +86,10 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 
 // Snippet shortens a body for an error message.
 func Snippet(b []byte) string {
-	const max = 120
+	const limit = 120
 	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "…"
+	if len(s) > limit {
+		s = s[:limit] + "…"
 	}
 	return fmt.Sprintf("%q", s)
 }
