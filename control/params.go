@@ -318,7 +318,7 @@ type selector []struct{ key, value string }
 
 func parseSelector(s string) (selector, *httpError) {
 	var sel selector
-	for _, part := range strings.Split(s, ",") {
+	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
