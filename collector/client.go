@@ -75,7 +75,8 @@ func (c *Client) bodyLimit() int64 {
 // Read performs a read operation (coolerState, minerInfo). With a Coalescer
 // set, concurrent and recent reads of the same container share one upstream
 // request (see Coalescer).
-func (c *Client) Read(ctx context.Context, address, operation string) (*Envelope, error) {
+func (c *Client) Read(ctx context.Context, address, operation string) (env *Envelope, err error) {
+	defer func(start time.Time) { traceRead(ctx, address, operation, start, err) }(time.Now())
 	if c.Coalesce == nil || c.Coalesce.Window() <= 0 {
 		return c.Call(ctx, address, operation, nil)
 	}

@@ -28,6 +28,8 @@ type probeHandler struct {
 	timeoutOffset time.Duration
 	allowAny      bool
 	probes        *prometheus.CounterVec
+	prober        *proberLog    // probe outcome lines: --log.prober level, repeats limited
+	history       *probeHistory // the landing page's last and recent probes
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,43 +54,62 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	debug, err := debugParam(q["debug"])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	timeout, err := probeTimeout(r.Header.Get(scrapeTimeoutHeader), h.timeoutOffset, time.Duration(t.Module.Timeout))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	pl := newProbeLines(target, t, timeout)
+	ctx, cancel := context.WithTimeout(collector.WithReadTrace(r.Context(), pl.read), timeout)
 	defer cancel()
 	start := time.Now()
 	res := collector.Probe(ctx, h.client, t.Address, t.Module.Settings(t.ModuleName))
 	res.Duration, res.Timeout = time.Since(start), timeout
-	h.logResult(target, t, res)
+	h.logResult(target, t, res, pl)
+	h.record(target, t, res, start, pl)
 
+	if debug {
+		serveDebug(w, pl, res, t)
+		return
+	}
 	serveGathered(w, r, res, h.logger) // the Result gathers itself (collector.Result.Gather)
 }
 
-func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result) {
+func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result, pl *probeLines) {
 	result := "success"
 	logger := log.With(h.logger, "target", target, "address", t.Address, "module", t.ModuleName)
 	if res.Type != "" {
 		logger = log.With(logger, "type", res.Type)
 	}
+	pl.outcome(res)
+	key := t.Address + "\x00" + t.ModuleName
 	if res.Err != nil {
 		result = "failure"
-		level.Error(logger).Log("msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
+		h.prober.problem(logger, key, "probe", res.Err.Error(), "msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
 	} else {
+		h.prober.resolved(logger, key, "probe", "probe succeeded again")
 		level.Debug(logger).Log("msg", "probe succeeded", "duration_seconds", res.Duration.Seconds())
 	}
 	if res.MinerErr != nil && res.Err == nil {
-		level.Warn(logger).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+		h.prober.problem(logger, key, "minerInfo", res.MinerErr.Error(), "msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	} else if res.Err == nil {
+		h.prober.resolved(logger, key, "minerInfo", "minerInfo read again")
 	}
 	if n := len(res.FieldErrors); n > 0 {
 		fields := make([]string, 0, min(n, 10))
 		for _, fe := range res.FieldErrors[:min(n, 10)] {
 			fields = append(fields, fe.String())
 		}
-		level.Warn(logger).Log("msg", "fields missing or unreadable", "count", n, "fields", strings.Join(fields, "; "))
+		joined := strings.Join(fields, "; ")
+		h.prober.problem(logger, key, "fields", joined, "msg", "fields missing or unreadable", "count", n, "fields", joined)
+	} else if res.Err == nil {
+		h.prober.resolved(logger, key, "fields", "all fields read again")
 	}
 	h.probes.WithLabelValues(t.ModuleName, result).Inc()
 }
