@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"reflect"
 	"strings"
 
@@ -23,11 +22,38 @@ func checkKeys(n *yaml.Node, v any, typeName string) error {
 			allowed[tag] = true
 		}
 	}
+	var unknown []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if !allowed[k.Value] {
-			return fmt.Errorf("line %d: field %s not found in type %s", k.Line, k.Value, typeName)
+			unknown = append(unknown, unknownKey(k.Line, k.Value, typeName))
 		}
 	}
+	if len(unknown) > 0 {
+		// A TypeError lets the decoder go on and report every other
+		// problem of the file too.
+		return &yaml.TypeError{Errors: unknown}
+	}
 	return nil
+}
+
+// joinTypeErrors merges the unknown-key error of checkKeys with the error of
+// decoding the rest: type errors are collected (the decoder goes on), any
+// other error stops decoding as before.
+func joinTypeErrors(keyErr, decodeErr error) error {
+	var all []string
+	for _, err := range []error{keyErr, decodeErr} {
+		if err == nil {
+			continue
+		}
+		te, ok := err.(*yaml.TypeError)
+		if !ok {
+			return err
+		}
+		all = append(all, te.Errors...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return &yaml.TypeError{Errors: all}
 }
