@@ -56,7 +56,7 @@ func run(args []string) int {
 	app.Version(version.Print("antspace_exporter"))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, flagError(app, args, err))
 		return 2
 	}
 
@@ -67,7 +67,11 @@ func run(args []string) int {
 	}
 
 	if *hashSecret {
-		if err := control.HashSecret(os.Stdin, os.Stdout); err != nil {
+		in, err := secretInput(os.Stdin, os.Stderr, realTerminal{})
+		if err == nil {
+			err = control.HashSecret(in, os.Stdout)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
