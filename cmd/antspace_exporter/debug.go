@@ -13,6 +13,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 )
 
 // maxProbeLogBytes bounds the log lines one probe collects for its debug view
@@ -31,7 +32,7 @@ type probeLines struct {
 
 func newProbeLines(target string, t *config.Target, timeout time.Duration) *probeLines {
 	pl := &probeLines{}
-	pl.logger = log.With(log.NewLogfmtLogger(pl), "ts", log.DefaultTimestampUTC)
+	pl.logger = log.With(logging.Canonical(log.NewLogfmtLogger(pl)), "ts", log.DefaultTimestampUTC)
 	level.Info(pl.logger).Log("msg", "beginning probe", "target", target, "address", t.Address, "module", t.ModuleName,
 		"timeout_seconds", timeout.Seconds())
 	return pl

@@ -30,9 +30,9 @@ func TestProbeDebugView(t *testing.T) {
 	}{
 		{"down-a", []string{
 			"Logs for the probe:\n",
-			`level=info ts=`, `msg="beginning probe" target=down-a address=` + downAddr + ` module=hk3`,
+			`level=info msg="beginning probe"`, `msg="beginning probe" target=down-a address=` + downAddr + ` module=hk3`,
 			`msg="read failed" operation=coolerState url="http://` + downAddr + `/cooler?operation=coolerState" duration_seconds=`,
-			`level=error ts=`, `msg="probe failed" reason=`, "connection refused",
+			`level=error msg="probe failed"`, `msg="probe failed" reason=`, "connection refused",
 			"Metrics that would have been returned:\n", "antspace_up 0\n",
 			"Module configuration (hk3):\n", "type: hk3",
 		}},
