@@ -51,6 +51,8 @@ type Module struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty"`
 	// MinerInfo turns the minerInfo read off when false.
 	MinerInfo *bool `yaml:"miner_info,omitempty"`
+
+	line int // where the module is defined, for validation messages
 }
 
 // Container is one inventory entry.
@@ -77,7 +79,9 @@ func (c *Container) UnmarshalYAML(n *yaml.Node) error {
 func (m *Module) UnmarshalYAML(n *yaml.Node) error {
 	type plain Module
 	keyErr := checkKeys(n, (*plain)(m), "Module")
-	return joinTypeErrors(keyErr, n.Decode((*plain)(m)))
+	err := n.Decode((*plain)(m))
+	m.line = n.Line
+	return joinTypeErrors(keyErr, err)
 }
 
 // ModuleName is the module a container is probed with.
@@ -166,7 +170,11 @@ func (c *Config) validate() error {
 	var errs ErrorList
 	modules := Defaults()
 	for _, name := range sortedKeys(c.Modules) {
-		if err := validateModule(modules, name, c.Modules[name]); err != nil {
+		m := c.Modules[name]
+		if err := validateModule(modules, name, m); err != nil {
+			if m != nil && m.line > 0 {
+				err = fmt.Errorf("line %d: %w", m.line, err)
+			}
 			errs = append(errs, err)
 		}
 	}

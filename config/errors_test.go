@@ -31,7 +31,7 @@ control:
 		`line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, type`,
 		`line 8: got text site, want a mapping of names to text`,
 		`line 11: got text low, want a number`,
-		`modules.odd: unknown container type "hk4"`,
+		`line 3: modules.odd: unknown container type "hk4"`,
 		`container "b" (line 6): address: "nope" is not host:port`,
 		`container "c" (line 7): address: "127.0.0.1:99999": port "99999" is not a number between 1 and 65535`,
 		`container "e" (line 9): module "hk3" is for type hk3, the container is immersion`,
