@@ -117,6 +117,7 @@ func serveDebug(w http.ResponseWriter, pl *probeLines, res *collector.Result, t 
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // device text inside; never rendered as HTML
 	_, _ = w.Write(b.Bytes())
 }
 

@@ -192,6 +192,7 @@ func (h *logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // device text inside; never rendered as HTML
 	fmt.Fprintf(w, "Logs for probe %d of %s (%s):\n%s", p.ID, p.Target, p.Start.UTC().Format(time.RFC3339), p.Logs)
 }
 
