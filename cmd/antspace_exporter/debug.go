@@ -13,6 +13,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 )
 
@@ -28,10 +29,11 @@ type probeLines struct {
 	buf     bytes.Buffer
 	dropped int
 	logger  log.Logger
+	address string // the container's, for the URL of each read
 }
 
 func newProbeLines(target string, t *config.Target, timeout time.Duration) *probeLines {
-	pl := &probeLines{}
+	pl := &probeLines{address: t.Address}
 	pl.logger = log.With(logging.Canonical(log.NewLogfmtLogger(pl)), "ts", log.DefaultTimestampUTC)
 	level.Info(pl.logger).Log("msg", "beginning probe", "target", target, "address", t.Address, "module", t.ModuleName,
 		"timeout_seconds", timeout.Seconds())
@@ -51,7 +53,8 @@ func (pl *probeLines) Write(line []byte) (int, error) {
 }
 
 // read is the collector's ReadTrace: one line per controller request.
-func (pl *probeLines) read(op, url string, took time.Duration, err error) {
+func (pl *probeLines) read(op string, took time.Duration, err error) {
+	url := device.DeviceURL(pl.address, op, nil)
 	if err != nil {
 		level.Warn(pl.logger).Log("msg", "read failed", "operation", op, "url", url, "duration_seconds", took.Seconds(), "err", err)
 		return
