@@ -54,7 +54,7 @@ func (pl *probeLines) Write(line []byte) (int, error) {
 
 // read is the collector's ReadTrace: one line per controller request.
 func (pl *probeLines) read(op string, took time.Duration, err error) {
-	url := device.DeviceURL(pl.address, op, nil)
+	url := device.URL(pl.address, op, nil)
 	if err != nil {
 		level.Warn(pl.logger).Log("msg", "read failed", "operation", op, "url", url, "duration_seconds", took.Seconds(), "err", err)
 		return
