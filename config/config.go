@@ -162,8 +162,7 @@ func Parse(r io.Reader) (*Config, error) {
 	}
 	// Validation runs even after type errors so one run shows everything.
 	if err := c.validate(); err != nil {
-		var list ErrorList
-		if errors.As(err, &list) {
+		if list, ok := errors.AsType[ErrorList](err); ok {
 			errs = append(errs, list...)
 		} else {
 			errs = append(errs, err)

@@ -47,18 +47,17 @@ var sections = map[string]struct {
 	where string
 	t     reflect.Type
 }{
-	"Config":            {"at the top level", reflect.TypeOf(Config{})},
-	"Container":         {"in a container (containers:)", reflect.TypeOf(Container{})},
-	"Module":            {"in a module (modules:)", reflect.TypeOf(Module{})},
-	"Control":           {"in the control section", reflect.TypeOf(Control{})},
-	"ControlCredential": {"in a control token or user (control: tokens:/users:)", reflect.TypeOf(ControlCredential{})},
+	"Config":            {"at the top level", reflect.TypeFor[Config]()},
+	"Container":         {"in a container (containers:)", reflect.TypeFor[Container]()},
+	"Module":            {"in a module (modules:)", reflect.TypeFor[Module]()},
+	"Control":           {"in the control section", reflect.TypeFor[Control]()},
+	"ControlCredential": {"in a control token or user (control: tokens:/users:)", reflect.TypeFor[ControlCredential]()},
 }
 
 // yamlKeys lists the keys a struct accepts, inline structs included.
 func yamlKeys(t reflect.Type) []string {
 	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		parts := strings.Split(f.Tag.Get("yaml"), ",")
 		switch {
 		case len(parts) > 1 && parts[1] == "inline":
@@ -135,8 +134,7 @@ func reword(msg string) string {
 // the file's words. ok is false for errors that stopped the decoder (syntax
 // errors, bad durations), after which validation would only add noise.
 func decodeErrors(err error, root *yaml.Node) (errs ErrorList, complete bool) {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		for _, m := range te.Errors {
 			errs = append(errs, errors.New(reword(m)))
 		}

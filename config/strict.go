@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 
@@ -16,8 +17,8 @@ func checkKeys(n *yaml.Node, v any, typeName string) error {
 	}
 	allowed := map[string]bool{}
 	t := reflect.TypeOf(v).Elem()
-	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if tag != "" && tag != "-" {
 			allowed[tag] = true
 		}
@@ -46,7 +47,7 @@ func joinTypeErrors(keyErr, decodeErr error) error {
 		if err == nil {
 			continue
 		}
-		te, ok := err.(*yaml.TypeError)
+		te, ok := errors.AsType[*yaml.TypeError](err)
 		if !ok {
 			return err
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -53,7 +54,8 @@ func TestDemoPrintsWorkingLinks(t *testing.T) {
 	t.Cleanup(func() {
 		_ = syscall.Kill(-demo.Process.Pid, syscall.SIGKILL) // the group this test started
 		select {
-		case <-exited:
+		case err := <-exited:
+			_ = err // killed or already gone: either way it is stopped
 		case <-time.After(30 * time.Second):
 		}
 	})
@@ -100,7 +102,7 @@ func TestDemoPrintsWorkingLinks(t *testing.T) {
 	var second testutil.SyncBuffer
 	again := start(&second)
 	err := again.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+	if ee, ok := errors.AsType[*exec.ExitError](err); !ok || ee.ExitCode() != 1 {
 		t.Errorf("second demo: %v, want exit 1", err)
 	}
 	for _, want := range []string{"these addresses are in use:", mockHost + ":8001", mockHost + ":8012", exporterAddr, promAddr, amAddr} {
@@ -117,7 +119,8 @@ func TestDemoPrintsWorkingLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case err := <-exited:
+		t.Logf("demo exited after Ctrl-C: %v", err)
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("demo did not stop on SIGINT:\n%s", out.String())
 	}
@@ -130,7 +133,7 @@ func TestDemoPrintsWorkingLinks(t *testing.T) {
 // the test never meets a demo a person is running on 127.0.0.1.
 func freeMockHost(t *testing.T) string {
 	t.Helper()
-	for i := 0; i < 50; i++ {
+	for i := range 50 {
 		host := fmt.Sprintf("127.0.%d.%d", 100+os.Getpid()%100, 2+i)
 		free := true
 		for _, port := range []string{"8001", "8002", "8011", "8012"} {

@@ -149,13 +149,13 @@ func TestProbeHistoryBounded(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	h := newProbeHistory(defaultHistoryLimit)
-	for round := 0; round < 2; round++ {
-		for i := 0; i < n; i++ {
+	for range 2 {
+		for i := range n {
 			h.add(probeRecord{Container: fmt.Sprintf("c-%05d", i), Target: "t", Reason: longReason, Logs: longLogs}, inInventory)
 		}
 	}
 	// Names that left the inventory make room for new ones; nothing grows past the bound.
-	for i := 0; i < n; i++ {
+	for i := range n {
 		h.add(probeRecord{Container: fmt.Sprintf("gone-%05d", i), Reason: longReason, Logs: longLogs}, inInventory)
 		h.add(probeRecord{Target: fmt.Sprintf("10.0.%d.%d:80", i/256, i%256), Reason: longReason, Logs: longLogs}, inInventory)
 	}
@@ -182,8 +182,8 @@ func TestProbeHistoryBounded(t *testing.T) {
 	}
 	// 10,000 records of ~0.6 KiB and 200 ring entries of 16 KiB: a few MiB.
 	// The bound is loose; unbounded growth would be hundreds of MiB.
-	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
-		t.Errorf("history holds %d MiB after %d probes", grown>>20, 4*n)
+	if after.HeapAlloc > before.HeapAlloc+32<<20 {
+		t.Errorf("history holds %d MiB after %d probes", (after.HeapAlloc-before.HeapAlloc)>>20, 4*n)
 	}
 }
 
@@ -205,7 +205,7 @@ func TestProberLogRepeats(t *testing.T) {
 		return strings.Split(s, "\n")
 	}
 
-	for i := 0; i < 100; i++ { // a scrape every 15 s for 25 min
+	for range 100 { // a scrape every 15 s for 25 min
 		fail("connection refused")
 		now = now.Add(15 * time.Second)
 	}
@@ -235,7 +235,7 @@ func TestProberLogRepeats(t *testing.T) {
 	// operator's --log.level can hide them.
 	every := newProberLog("debug", 0)
 	filtered := level.NewFilter(logger, level.AllowInfo())
-	for i := 0; i < 3; i++ {
+	for range 3 {
 		every.problem(logger, "b", "probe", "x", "msg", "probe failed")
 		every.problem(filtered, "b", "probe", "x", "msg", "hidden")
 	}
@@ -249,7 +249,7 @@ func TestProberLogRepeats(t *testing.T) {
 func TestProbeFailureLogRateLimited(t *testing.T) {
 	env := newTestEnv(t, false, map[string]mock.Type{"flap": mock.HK3}, func(o *exporterOptions) { o.proberRepeat = time.Hour })
 	env.mocks["flap"].Misbehave(mock.Misbehaviour{Kind: mock.HTTP500, Operation: "coolerState", Count: 5})
-	for i := 0; i < 6; i++ {
+	for range 6 {
 		env.get(t, "/probe?target=flap", nil)
 	}
 	logs := env.logs.String()

@@ -22,7 +22,7 @@ func flagError(app *kingpin.Application, args []string, err error) string {
 		case strings.HasPrefix(err.Error(), "time: "):
 			err = fmt.Errorf("--%s: %q is not a duration; write a number with a unit, like 30s, 1m or 500ms", name, value)
 		default:
-			err = fmt.Errorf("--%s: %q: %v", name, value, err)
+			err = fmt.Errorf("--%s: %q: %w", name, value, err)
 		}
 	}
 	return fmt.Sprintf("%s: error: %v, try --help", app.Name, err)

@@ -90,7 +90,7 @@ func newProbeHistory(limit int) *probeHistory {
 // the current inventory; when the per-container table is full, names that
 // left the inventory are dropped first, and a container that still finds no
 // room is not tracked (the rings still show its probes).
-func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) uint64 {
+func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) {
 	p.Reason = cut(p.Reason, maxReasonBytes)
 	p.Logs = cut(p.Logs, maxHistoryLogBytes)
 	h.mu.Lock()
@@ -117,7 +117,6 @@ func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) uint64 
 	if !p.Up {
 		h.failed.add(rec, h.limit)
 	}
-	return p.ID
 }
 
 // lastOf returns a container's last probe.
@@ -193,7 +192,7 @@ func (h *logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff") // device text inside; never rendered as HTML
-	fmt.Fprintf(w, "Logs for probe %d of %s (%s):\n%s", p.ID, p.Target, p.Start.UTC().Format(time.RFC3339), p.Logs)
+	_, _ = fmt.Fprintf(w, "Logs for probe %d of %s (%s):\n%s", p.ID, p.Target, p.Start.UTC().Format(time.RFC3339), p.Logs)
 }
 
 // historyHTML renders the landing page's probe sections: the inventory with

@@ -32,9 +32,9 @@ func secretInput(stdin *os.File, prompt io.Writer, t terminal) (io.Reader, error
 		return stdin, nil
 	}
 	read := func(p string) ([]byte, error) {
-		fmt.Fprint(prompt, p)
+		_, _ = fmt.Fprint(prompt, p) // a prompt that cannot be shown still lets the user type
 		b, err := t.ReadPassword(fd)
-		fmt.Fprintln(prompt) // the Enter the user typed was not echoed either
+		_, _ = fmt.Fprintln(prompt) // the Enter the user typed was not echoed either
 		return b, err
 	}
 	first, err := read("Token or password to hash (not shown): ")

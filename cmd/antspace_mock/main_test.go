@@ -242,7 +242,7 @@ func TestRunFleetAndBulk(t *testing.T) {
 		}
 	}
 	// The exporter's line format (internal/logging): ts, level, then msg.
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
 		if !regexp.MustCompile(`^ts=\S+Z level=(debug|info|warn|error) msg=`).MatchString(line) {
 			t.Errorf("log line not in the common format: %q", line)
 			break

@@ -41,7 +41,7 @@ func TestOneFormatForGoKitAndSlog(t *testing.T) {
 	logger, slogger, _ = New(&buf, "json", "info", false)
 	level.Warn(logger).Log("msg", "a")
 	slogger.Warn("b")
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("%q: %v", l, err)
