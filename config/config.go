@@ -167,6 +167,7 @@ func Parse(r io.Reader) (*Config, error) {
 		} else {
 			errs = append(errs, err)
 		}
+		addSectionLines(errs, data)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
@@ -195,7 +196,7 @@ func (c *Config) validate() error {
 	}
 	c.Modules = modules
 	if err := c.Control.validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, &sectionError{key: "control", err: err})
 	}
 
 	c.byName = make(map[string]*Container, len(c.Containers))

@@ -184,3 +184,40 @@ func badDurations(n *yaml.Node, path string) ErrorList {
 	}
 	return errs
 }
+
+// sectionError is a validation error about a top-level section (control:)
+// whose entries keep no line; Parse adds the section's line.
+type sectionError struct {
+	key  string
+	line int
+	err  error
+}
+
+func (e *sectionError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("line %d: %v", e.line, e.err)
+	}
+	return e.err.Error()
+}
+
+func (e *sectionError) Unwrap() error { return e.err }
+
+// addSectionLines finds the line of each section an error is about.
+func addSectionLines(errs ErrorList, data []byte) {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return
+	}
+	top := root.Content[0]
+	for _, err := range errs {
+		se, ok := err.(*sectionError) //nolint:errorlint // the list's own elements, never wrapped
+		if !ok {
+			continue
+		}
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value == se.key {
+				se.line = top.Content[i].Line
+			}
+		}
+	}
+}

@@ -19,6 +19,7 @@ containers:
   - {name: e, address: "127.0.0.1:8005", type: immersion, module: hk3}
 control:
   setpoint_min: low
+  batch_concurrency: -1
 `
 	_, err := Parse(strings.NewReader(in))
 	if err == nil {
@@ -31,6 +32,7 @@ control:
 		`line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, type`,
 		`line 8: got text site, want a mapping of names to text`,
 		`line 11: got text low, want a number`,
+		"line 10: control.batch_concurrency must not be negative",
 		`line 3: modules.odd: unknown container type "hk4"`,
 		`container "b" (line 6): address: "nope" is not host:port`,
 		`container "c" (line 7): address: "127.0.0.1:99999": port "99999" is not a number between 1 and 65535`,
