@@ -121,6 +121,9 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > maxInventoryBytes {
+		return nil, fmt.Errorf("%s: %w", path, errTooLarge())
+	}
 	c, err := Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -136,16 +139,30 @@ func Load(path string) (*Config, error) {
 // read in part: a truncated file could silently drop containers.
 const MaxInventoryBytes = 64 << 20
 
+// maxInventoryBytes is MaxInventoryBytes; tests lower it.
+var maxInventoryBytes int64 = MaxInventoryBytes
+
+func errTooLarge() error {
+	return fmt.Errorf("inventory larger than %s; refusing to read part of it", byteSize(maxInventoryBytes))
+}
+
+func byteSize(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Parse decodes an inventory strictly: unknown keys, duplicate entries and
 // invalid values are errors that name the line. It reads nothing but r: the
 // files the inventory names are read by LoadFiles (see Load).
 func Parse(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInventoryBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxInventoryBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxInventoryBytes {
-		return nil, fmt.Errorf("inventory larger than %d MiB; refusing to read part of it", MaxInventoryBytes>>20)
+	if int64(len(data)) > maxInventoryBytes {
+		return nil, errTooLarge()
 	}
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

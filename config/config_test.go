@@ -221,40 +221,52 @@ func TestNormalizeAddress(t *testing.T) {
 }
 
 // A file over MaxInventoryBytes is an error, never read in part (issue #12,
-// finding 14): the container after the limit would silently vanish.
+// finding 14): the container after the limit would silently vanish. Tested
+// with the limit lowered (the binary test TestBinaryConfigCheckRefuses…
+// uses the real 64 MiB), for a reader and for a file (Load, which
+// --config.check uses, also refuses by the file's size before reading).
 func TestParseRefusesOversizedInventory(t *testing.T) {
+	if MaxInventoryBytes != 64<<20 {
+		t.Fatalf("MaxInventoryBytes = %d, documented as 64 MiB", MaxInventoryBytes)
+	}
+	defer func(n int64) { maxInventoryBytes = n }(maxInventoryBytes)
+	maxInventoryBytes = 4 << 10
 	head := "containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n"
 	tail := "  - {name: z, address: \"127.0.0.1:8002\", type: hk3}\n"
-	pad := MaxInventoryBytes - len(head) // comment lines up to the limit
-	r := io.MultiReader(strings.NewReader(head), &commentReader{left: pad}, strings.NewReader(tail))
-	_, err := Parse(r)
-	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
-		t.Fatalf("Parse of a %d-byte inventory: error = %v, want larger than 64 MiB", MaxInventoryBytes+len(tail), err)
+	atLimit := head + commentPad{}.of(int(maxInventoryBytes)-len(head)-len(tail)) + tail
+	if len(atLimit) != int(maxInventoryBytes) {
+		t.Fatalf("test inventory is %d bytes", len(atLimit))
 	}
-	// Exactly at the limit is still read whole.
-	r = io.MultiReader(strings.NewReader(head), &commentReader{left: pad - len(tail)}, strings.NewReader(tail))
-	c, err := Parse(r)
+	over := head + commentPad{}.of(int(maxInventoryBytes)-len(head)) + tail
+	c, err := Parse(strings.NewReader(atLimit))
 	if err != nil || len(c.Containers) != 2 {
 		t.Fatalf("inventory of exactly the limit: %v", err)
 	}
-}
-
-// commentReader yields left bytes of YAML comment lines.
-type commentReader struct{ left int }
-
-func (r *commentReader) Read(p []byte) (int, error) {
-	if r.left == 0 {
-		return 0, io.EOF
+	dir := t.TempDir()
+	file := filepath.Join(dir, "inv.yml")
+	if err := os.WriteFile(file, []byte(over), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	n := min(len(p), r.left)
-	for i := range n {
-		p[i] = '#'
-		if (r.left-i)%64 == 1 {
-			p[i] = '\n'
+	for name, parse := range map[string]func() (*Config, error){
+		"Parse": func() (*Config, error) { return Parse(strings.NewReader(over)) },
+		"Load":  func() (*Config, error) { return Load(file) },
+		"Parse of a stream": func() (*Config, error) {
+			return Parse(io.MultiReader(strings.NewReader(over[:100]), strings.NewReader(over[100:])))
+		},
+	} {
+		if c, err := parse(); err == nil || !strings.Contains(err.Error(), "inventory larger than 4096 bytes") {
+			t.Errorf("%s of a %d-byte inventory: %v, %v; want larger than the limit", name, len(over), c, err)
 		}
 	}
-	r.left -= n
-	return n, nil
+}
+
+// commentPad makes YAML comment lines.
+type commentPad struct{}
+
+func (commentPad) of(n int) string {
+	line := strings.Repeat("#", 63) + "\n"
+	s := strings.Repeat(line, n/64+1)
+	return s[len(s)-n:]
 }
 
 // A reload that would empty a non-empty inventory is refused and the last
