@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,12 @@ func (pl *probeLines) outcome(res *collector.Result) {
 	}
 	if res.MinerErr != nil {
 		level.Warn(l).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	}
+	if len(res.NotOK) > 0 {
+		level.Warn(l).Log("msg", "the controller answered ok:false; what its params carry is exported", "operations", strings.Join(res.NotOK, ","))
+	}
+	if res.MinersDropped > 0 {
+		level.Warn(l).Log("msg", "more miners than max_miners; the rest are not exported", "dropped", res.MinersDropped)
 	}
 	for _, fe := range res.FieldErrors {
 		level.Warn(l).Log("msg", "field missing or unreadable", "field", fe.Field, "reason", fe.Reason)
