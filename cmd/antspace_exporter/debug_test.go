@@ -18,11 +18,12 @@ import (
 
 // The debug view of a failing and of a healthy target, over real HTTP.
 func TestProbeDebugView(t *testing.T) {
-	env := newTestEnv(t, false, map[string]mock.Type{"up-a": mock.HK3, "down-a": mock.HK3, "nulls-a": mock.Immersion})
+	env := newTestEnv(t, false, map[string]mock.Type{"up-a": mock.HK3, "down-a": mock.HK3, "nulls-a": mock.Immersion, "notok-a": mock.HK3})
 	down := env.mocks["down-a"]
 	downAddr := down.Addr()
 	down.Close() // connection refused from now on
 	env.mocks["nulls-a"].Misbehave(mock.Misbehaviour{Kind: mock.WrongTypes, Operation: "coolerState"})
+	env.mocks["notok-a"].Misbehave(mock.Misbehaviour{Kind: mock.NotOK, Operation: "minerInfo"})
 
 	for _, tc := range []struct {
 		target string
@@ -43,6 +44,9 @@ func TestProbeDebugView(t *testing.T) {
 		}},
 		{"nulls-a", []string{
 			`msg="field missing or unreadable" field=`,
+		}},
+		{"notok-a", []string{
+			`msg="read failed" operation=minerInfo`, "ok:false",
 		}},
 	} {
 		code, body := env.get(t, "/probe?debug=true&target="+tc.target, nil)
