@@ -37,9 +37,9 @@ func TestExampleInventoryIsValid(t *testing.T) {
 // line where the YAML decoder or the entry knows it).
 func TestInvalidFiles(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.yml":                "line 5: field lables not found in type Container",
-		"unknown_top_key.yml":            "line 1: field targets not found",
-		"unknown_module_key.yml":         "line 3: field timout not found in type Module",
+		"unknown_key.yml":                `line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, type`,
+		"unknown_top_key.yml":            `line 1: unknown key "targets" at the top level; valid keys: containers, control, modules`,
+		"unknown_module_key.yml":         `line 3: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, timeout, type`,
 		"duplicate_name.yml":             `container "hk3-001" (line 3): duplicate name, first defined on line 2`,
 		"duplicate_address.yml":          `container "hk3-002" (line 3): duplicate address 127.0.0.1:8001, also used by "hk3-001" (line 2)`,
 		"bad_address.yml":                `is not host:port`,
@@ -52,7 +52,7 @@ func TestInvalidFiles(t *testing.T) {
 		"bad_label_name.yml":             `label name "my-site" is not a valid Prometheus label name`,
 		"unknown_scale_field.yml":        `"distribution_box1_power" is not a numeric field of immersion containers`,
 		"custom_module_without_type.yml": "modules.fast: type is required",
-		"negative_timeout.yml":           `not a valid duration string: "-1s"`,
+		"negative_timeout.yml":           `line 2: modules.hk3.timeout: "-1s" is not a duration; write a positive number with a unit, like 10s`,
 		"not_yaml.yml":                   "parsing YAML",
 		"scale_nan.yml":                  "scales.distribution_box1_power: factor NaN is not a positive finite number",
 		"scale_inf.yml":                  "scales.distribution_box1_power: factor -Inf is not a positive finite number",
