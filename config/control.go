@@ -59,6 +59,8 @@ type Control struct {
 	// AuthFailuresPerMinute is how many failed authentications one client
 	// address may make per minute (also the burst) before it gets 429.
 	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
+	// Site settings (control_site.go): approvals, batch and pending bounds.
+	ControlSite `yaml:",inline"`
 
 	all ControlCredentials // inline ones plus the credentials file's
 }
@@ -76,6 +78,9 @@ type ControlCredential struct {
 	Name    string   `yaml:"name"`
 	Hash    string   `yaml:"hash"`
 	Actions []string `yaml:"actions,omitempty"`
+	// Selector scopes the credential to the inventory containers it matches
+	// (see scope.go); empty means every container.
+	Selector string `yaml:"selector,omitempty"`
 }
 
 // Allows reports whether the credential may perform action.
@@ -115,6 +120,7 @@ func (ctl *Control) Limits() ControlLimits {
 		BatchConcurrency:      DefaultBatchConcurrency,
 		AuthFailuresPerMinute: DefaultAuthFailuresPerMin,
 	}
+	defaultSiteLimits(&l)
 	if ctl == nil {
 		return l
 	}
@@ -136,6 +142,7 @@ func (ctl *Control) Limits() ControlLimits {
 	if ctl.AuthFailuresPerMinute > 0 {
 		l.AuthFailuresPerMinute = ctl.AuthFailuresPerMinute
 	}
+	ctl.siteLimits(&l)
 	return l
 }
 
@@ -145,6 +152,7 @@ type ControlLimits struct {
 	Timeout, VerifyTimeout   time.Duration
 	BatchConcurrency         int
 	AuthFailuresPerMinute    int
+	SiteLimits
 }
 
 // validate checks the section and loads the credentials file. Nil-safe.
@@ -197,6 +205,9 @@ func (ctl *Control) validate() error {
 	case ctl.AuthFailuresPerMinute < 0:
 		return errors.New("control.auth_failures_per_minute must not be negative")
 	}
+	if err := ctl.validateSite(all); err != nil {
+		return err
+	}
 	ctl.all = all
 	return nil
 }
@@ -242,6 +253,9 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 		// Never quote the hash back: an error message could end up in a log.
 		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
 			return fmt.Errorf("%s %q: hash is not a bcrypt hash ($2a$/$2b$/$2y$...): %v", where, c.Name, err)
+		}
+		if err := c.validateScope(where); err != nil {
+			return err
 		}
 		for _, a := range c.Actions {
 			known := false

@@ -28,7 +28,8 @@ func TestControlDefaultsAndDisabled(t *testing.T) {
 		t.Error("control enabled without a control section")
 	}
 	l := c.Control.Limits()
-	want := ControlLimits{SetpointMin: 20, SetpointMax: 45, Timeout: 10 * time.Second, VerifyTimeout: 5 * time.Second, BatchConcurrency: 8, AuthFailuresPerMinute: 5}
+	want := ControlLimits{SetpointMin: 20, SetpointMax: 45, Timeout: 10 * time.Second, VerifyTimeout: 5 * time.Second, BatchConcurrency: 8, AuthFailuresPerMinute: 5,
+		SiteLimits: SiteLimits{MaxBatch: 50, BatchTimeout: time.Minute, ApprovalTimeout: 15 * time.Minute, MaxPendingApprovals: 20}}
 	if l != want {
 		t.Errorf("defaults %+v, want %+v", l, want)
 	}
@@ -66,7 +67,8 @@ func TestControlCredentialsInlineAndFile(t *testing.T) {
 	if !creds.Tokens[1].Allows(ActionReset) || creds.Tokens[1].Allows(ActionSetpoint) || !creds.Users[0].Allows(ActionCooling) {
 		t.Error("action scopes wrong")
 	}
-	want := ControlLimits{SetpointMin: 25, SetpointMax: 38.5, Timeout: 3 * time.Second, VerifyTimeout: time.Second, BatchConcurrency: 2, AuthFailuresPerMinute: 10}
+	want := ControlLimits{SetpointMin: 25, SetpointMax: 38.5, Timeout: 3 * time.Second, VerifyTimeout: time.Second, BatchConcurrency: 2, AuthFailuresPerMinute: 10,
+		SiteLimits: SiteLimits{MaxBatch: 50, BatchTimeout: time.Minute, ApprovalTimeout: 15 * time.Minute, MaxPendingApprovals: 20}}
 	if l := c.Control.Limits(); l != want {
 		t.Errorf("limits %+v, want %+v", l, want)
 	}

@@ -105,7 +105,7 @@ func checkRequest(t *testing.T, action string, q *request, lim config.ControlLim
 		sel, herr := parseSelector(q.selector)
 		if herr == nil {
 			for _, m := range sel {
-				if m.key == "" || m.value == "" || strings.ContainsAny(m.key, "!~") {
+				if m.Key == "" || m.Value == "" || strings.ContainsAny(m.Key, "!~") {
 					t.Fatalf("selector %q accepted with %+v", q.selector, m)
 				}
 			}
