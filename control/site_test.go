@@ -330,4 +330,3 @@ func TestBatchAgainstHangingDevices(t *testing.T) {
 		t.Errorf("answer took %s", took)
 	}
 }
-
