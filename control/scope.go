@@ -87,3 +87,55 @@ func covers(cred *config.ControlCredential, cts []*config.Container) bool {
 	}
 	return true
 }
+
+// CredentialScope describes one credential for the landing page and /config:
+// its kind, actions and the containers it may touch. Name is left empty
+// when the caller must not show names.
+type CredentialScope struct {
+	Who        string   `yaml:"who,omitempty"`
+	Kind       string   `yaml:"kind"`
+	Actions    []string `yaml:"actions"`
+	Containers string   `yaml:"containers"`
+}
+
+// Scopes lists every configured credential (inline and from
+// control.credentials_file) with its actions and scope, tokens first.
+// withNames adds "token:<name>"/"user:<name>"; never a secret.
+func Scopes(c *config.Config, withNames bool) []CredentialScope {
+	creds := c.Control.Credentials()
+	var out []CredentialScope
+	for _, l := range []struct {
+		kind  string
+		creds []*config.ControlCredential
+	}{{"token", creds.Tokens}, {"user", creds.Users}} {
+		for _, cr := range l.creds {
+			s := CredentialScope{Kind: l.kind, Actions: cr.Actions, Containers: cr.ScopeString()}
+			if len(s.Actions) == 0 {
+				s.Actions = config.ControlActions
+			}
+			if withNames {
+				s.Who = l.kind + ":" + cr.Name
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SiteSummary is the landing page's line about approvals and batch limits.
+func SiteSummary(c *config.Config) string {
+	ctl := c.Control
+	lim := ctl.Limits()
+	var gated []string
+	for _, a := range config.ControlActions {
+		if n := ctl.ApprovalsRequired(a); n > 1 {
+			gated = append(gated, fmt.Sprintf("%s needs %d approvals", a, n))
+		}
+	}
+	appr := "No action needs approval."
+	if len(gated) > 0 {
+		appr = fmt.Sprintf("Approvals: %s (from distinct credentials, the requester included; POST %s%s?id=..., GET %s%s; pending requests expire after %s and are lost on restart).",
+			strings.Join(gated, ", "), Prefix, endpointApprove, Prefix, endpointPending, lim.ApprovalTimeout)
+	}
+	return fmt.Sprintf("%s Batches: at most %d containers, %d at a time, within %s.", appr, lim.MaxBatch, lim.BatchConcurrency, lim.BatchTimeout)
+}

@@ -56,6 +56,9 @@ func configYAML(c *config.Config) ([]byte, error) {
 		return nil, err
 	}
 	redact(&doc)
+	if err := addCredentialScopes(&doc, c); err != nil {
+		return nil, err
+	}
 	return yaml.Marshal(&doc)
 }
 

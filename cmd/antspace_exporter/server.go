@@ -159,6 +159,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 	}
 	var extra strings.Builder
 	fmt.Fprintf(&extra, "<h2>Control</h2><p>%s</p>", html.EscapeString(control.Summary(c, e.dangerous)))
+	writeControlScopes(&extra, c)
 	if c.HasInventory() {
 		extra.WriteString("<h2>Containers</h2><ul>")
 		for _, ct := range c.Containers {
