@@ -128,6 +128,10 @@ func TestExampleControlTokens(t *testing.T) {
 	}{
 		"demo-operator": {"demo-operator-token", ControlActions},
 		"demo-reset":    {"demo-reset-token", []string{ActionReset}},
+		"demo-approver": {"demo-approver-token", []string{ActionCooling}},
+	}
+	if c.Control.ApprovalsRequired(ActionCooling) != 2 {
+		t.Error("the example no longer gates cooling behind an approval (the demo shows it)")
 	}
 	creds := c.Control.Credentials()
 	if len(creds.Tokens) != len(want) {
