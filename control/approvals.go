@@ -393,6 +393,16 @@ func (h *Handler) serveApprove(w http.ResponseWriter, r *http.Request, a *audit,
 			msg: fmt.Sprintf("the request can no longer run as asked: %s; it was canceled and nothing was sent", why)})
 		return
 	}
+	if !covers(p.cred, targets) {
+		// The containers' labels changed since the request: the approver's
+		// scope no longer covers them.
+		h.approvals.mu.Unlock()
+		e := noSuchApproval()
+		e.detail = "approval " + id + " is for containers now outside the credential's scope (" + p.cred.ScopeString() + ")"
+		a.action = endpointApprove // answered exactly like an unknown id
+		h.refuse(w, a, e)
+		return
+	}
 	pr.approvals = append(valid, me)
 	// A reload may raise the count, never lower it.
 	pr.required = max(pr.required, cfg.Control.ApprovalsRequired(pr.action))

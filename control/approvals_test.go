@@ -213,6 +213,27 @@ func TestApprovalStale(t *testing.T) {
 	}
 }
 
+// An approver whose scope no longer covers the containers (their labels
+// changed) is answered like an unknown id and does not count.
+func TestApprovalScopeChanged(t *testing.T) {
+	env := newSiteEnv(t, siteOptions{dangerous: true, control: approvalsYAML})
+	id := requestApproval(t, env, call{path: "/control/cooling?target=hk3-a&state=off", bearer: adminToken})
+	env.site = map[string]string{"hk3-a": "dc9"}
+	env.reload(t, approvalsYAML)
+	unknown := approve(t, env, strings.Repeat("0", 32), call{bearer: daveToken})
+	sameAnswer(t, "scope changed", approve(t, env, id, call{bearer: daveToken}), unknown)
+	if w := env.writes(); len(w) != 0 {
+		t.Fatalf("written: %v", w)
+	}
+	// An unscoped approver still completes it, with the container as requested.
+	if r := approve(t, env, id, call{bearer: carolToken}); r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := env.writes(); !slices.Equal(got, []string{"hk3-a:close"}) {
+		t.Errorf("writes %v", got)
+	}
+}
+
 // Concurrent approvals execute exactly once.
 func TestApprovalConcurrent(t *testing.T) {
 	for _, required := range []int{2, 3} {

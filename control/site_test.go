@@ -93,6 +93,8 @@ type siteEnv struct {
 	o     siteOptions
 	// resetterActions are the resetter token's actions (default [reset]).
 	resetterActions string
+	// site overrides a container's site label.
+	site map[string]string
 }
 
 func newSiteEnv(t *testing.T, o siteOptions) *siteEnv {
@@ -134,7 +136,7 @@ func (e *siteEnv) reload(t *testing.T, extra string, drop ...string) {
 	y.WriteString("containers:\n")
 	for _, c := range inventory {
 		if !slices.Contains(drop, c.name) {
-			fmt.Fprintf(&y, "  - {name: %s, address: %q, type: %s, labels: {site: %s, %s}}\n", c.name, e.addrs[c.name], c.typ, c.site, c.extra)
+			fmt.Fprintf(&y, "  - {name: %s, address: %q, type: %s, labels: {site: %s, %s}}\n", c.name, e.addrs[c.name], c.typ, cmp.Or(e.site[c.name], c.site), c.extra)
 		}
 	}
 	for i := range e.o.bulk {
