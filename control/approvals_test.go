@@ -398,3 +398,21 @@ func TestApprovalIDs(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// An approved request sends exactly the parameters asked for, to exactly
+// the containers asked for.
+func TestApprovalSendsWhatWasAsked(t *testing.T) {
+	env := newSiteEnv(t, siteOptions{control: "  approvals: {setpoint: 2}\n"})
+	id := requestApproval(t, env, call{path: "/control/setpoint", body: `{"selector":"site=dc1","celsius":31.5}`, contentType: "application/json", bearer: adminToken})
+	r := approve(t, env, id, call{user: "bob", pass: bobPass})
+	if r.status != http.StatusOK || fmt.Sprint(r.json["parameters"]) != "map[celsius:31.5]" || r.json["selector"] != "site=dc1" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got, want := env.writes(), []string{"hk3-a:setTemp=31.5", "hk3-b:setTemp=31.5"}; !slices.Equal(got, want) {
+		t.Errorf("writes %v, want %v", got, want)
+	}
+	// Other actions are not gated.
+	if r := env.do(t, call{path: "/control/reset?target=imm-a", bearer: adminToken}); r.status != http.StatusOK {
+		t.Errorf("reset: %d %s", r.status, r.body)
+	}
+}
