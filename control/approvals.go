@@ -357,7 +357,10 @@ func (h *Handler) serveApprove(w http.ResponseWriter, r *http.Request, a *audit,
 	if !ok || !h.now().Before(pr.expires) || !covers(p.cred, pr.targets) {
 		h.approvals.mu.Unlock()
 		e := noSuchApproval()
-		if ok {
+		switch {
+		case ok && !h.now().Before(pr.expires):
+			e.detail = "approval " + id + " expired"
+		case ok:
 			e.detail = "approval " + id + " is for containers outside the credential's scope (" + p.cred.ScopeString() + ")"
 		}
 		h.refuse(w, a, e)
