@@ -201,9 +201,9 @@ func (p *pendingRequest) answer() pendingAnswer {
 	}
 }
 
-// gate holds back a request whose action needs approvals: it records it as
+// holdForApproval holds back a request whose action needs approvals: it records it as
 // pending and answers 202. It reports whether it answered.
-func (h *Handler) gate(w http.ResponseWriter, a *audit, p *principal, cfg *config.Config, q *request, raw map[string]string, targets []*config.Container) bool {
+func (h *Handler) holdForApproval(w http.ResponseWriter, a *audit, p *principal, cfg *config.Config, q *request, raw map[string]string, targets []*config.Container) bool {
 	required := cfg.Control.ApprovalsRequired(q.action)
 	if required <= 1 || q.dryRun {
 		return false

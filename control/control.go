@@ -240,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, a, herr)
 		return
 	}
-	if h.gate(w, a, p, cfg, q, raw, targets) {
+	if h.holdForApproval(w, a, p, cfg, q, raw, targets) {
 		return
 	}
 	h.execute(w, r, a, q, targets, lim)
