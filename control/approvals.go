@@ -223,18 +223,35 @@ func (h *Handler) holdForApproval(w http.ResponseWriter, a *audit, p *principal,
 		created: now, expires: now.Add(lim.ApprovalTimeout),
 	}
 	h.approvals.mu.Lock()
-	if len(h.approvals.pending) >= lim.MaxPendingApprovals {
-		first := time.Time{}
-		for _, x := range h.approvals.pending {
-			if first.IsZero() || x.expires.Before(first) {
-				first = x.expires
+	// One credential may fill at most half the places, so a runaway script
+	// cannot keep everyone else from asking.
+	mine, first, firstMine := 0, time.Time{}, time.Time{}
+	for _, x := range h.approvals.pending {
+		if first.IsZero() || x.expires.Before(first) {
+			first = x.expires
+		}
+		if x.requester() == pr.requester() {
+			mine++
+			if firstMine.IsZero() || x.expires.Before(firstMine) {
+				firstMine = x.expires
 			}
 		}
+	}
+	perRequester := max(1, lim.MaxPendingApprovals/2)
+	var full string
+	switch {
+	case len(h.approvals.pending) >= lim.MaxPendingApprovals:
+		full = fmt.Sprintf("%d requests are already waiting for approval (control.max_pending_approvals)", lim.MaxPendingApprovals)
+	case mine >= perRequester:
+		full = fmt.Sprintf("%s already has %d requests waiting for approval, the most one credential may have (half of control.max_pending_approvals)", pr.requester(), mine)
+		first = firstMine
+	}
+	if full != "" {
 		h.approvals.mu.Unlock()
 		secs := max(1, int(math.Ceil(first.Sub(now).Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.refuse(w, a, &httpError{status: http.StatusServiceUnavailable, result: "pending_full",
-			msg: fmt.Sprintf("%d requests are already waiting for approval (control.max_pending_approvals); approve them or let them expire; nothing was sent", lim.MaxPendingApprovals)})
+			msg: full + "; approve them or let them expire; nothing was sent"})
 		return true
 	}
 	h.approvals.pending[id] = pr

@@ -329,14 +329,18 @@ func TestPendingList(t *testing.T) {
 // Pending requests are bounded: beyond max_pending_approvals, 503.
 func TestPendingBounded(t *testing.T) {
 	env := newSiteEnv(t, siteOptions{dangerous: true, control: approvalsYAML + "  max_pending_approvals: 2\n"})
-	for range 2 {
-		requestApproval(t, env, call{path: "/control/cooling?target=hk3-a&state=off", bearer: adminToken})
-	}
+	requestApproval(t, env, call{path: "/control/cooling?target=hk3-a&state=off", bearer: adminToken})
+	// One credential may hold at most half the places.
 	r := env.do(t, call{path: "/control/cooling?target=hk3-b&state=off", bearer: adminToken})
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(r.json["error"]), "token:admin already has 1 requests waiting") {
+		t.Fatalf("second by the same credential: %d %s", r.status, r.body)
+	}
+	requestApproval(t, env, call{path: "/control/cooling?target=hk3-a&state=off", user: "bob", pass: bobPass})
+	r = env.do(t, call{path: "/control/cooling?target=hk3-b&state=off", bearer: carolToken})
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "600" || !strings.Contains(fmt.Sprint(r.json["error"]), "max_pending_approvals") {
 		t.Fatalf("%d %v %s", r.status, r.header, r.body)
 	}
-	if env.count("cooling", "pending_full") != 1 {
+	if env.count("cooling", "pending_full") != 2 {
 		t.Error("pending_full not counted")
 	}
 	// A dry run needs no approval and takes no place.
@@ -345,7 +349,7 @@ func TestPendingBounded(t *testing.T) {
 	}
 	// Expired ones free their place.
 	env.clock.Advance(10 * time.Minute)
-	requestApproval(t, env, call{path: "/control/cooling?target=hk3-b&state=off", bearer: adminToken})
+	requestApproval(t, env, call{path: "/control/cooling?target=hk3-b&state=off", bearer: carolToken})
 	if w := env.writes(); len(w) != 0 {
 		t.Errorf("written: %v", w)
 	}
