@@ -87,7 +87,7 @@ func (ctl *Control) ApprovalsRequired(action string) int {
 	return ctl.Approvals[action]
 }
 
-func (ctl *Control) validateSite(all ControlCredentials) error {
+func (ctl *Control) validateSite() error {
 	switch {
 	case ctl.MaxBatch < 0 || ctl.MaxBatch > MaxMaxBatch:
 		return fmt.Errorf("control.max_batch must be between 1 and %d (0 or absent: %d)", MaxMaxBatch, DefaultMaxBatch)
@@ -103,7 +103,6 @@ func (ctl *Control) validateSite(all ControlCredentials) error {
 		actions = append(actions, a)
 	}
 	sort.Strings(actions)
-	creds := append(append([]*ControlCredential(nil), all.Tokens...), all.Users...)
 	for _, a := range actions {
 		n := ctl.Approvals[a]
 		if !knownAction(a) {
@@ -112,6 +111,22 @@ func (ctl *Control) validateSite(all ControlCredentials) error {
 		if n < 1 || n > MaxApprovalsRequired {
 			return fmt.Errorf("control.approvals.%s: must be between 1 and %d (the requester counts as the first approval)", a, MaxApprovalsRequired)
 		}
+	}
+	return nil
+}
+
+// validateApprovalHolders refuses approvals that no request could collect:
+// fewer credentials (inline and from credentials_file) hold the action than
+// must approve it.
+func (ctl *Control) validateApprovalHolders(all ControlCredentials) error {
+	actions := make([]string, 0, len(ctl.Approvals))
+	for a := range ctl.Approvals {
+		actions = append(actions, a)
+	}
+	sort.Strings(actions)
+	creds := append(append([]*ControlCredential(nil), all.Tokens...), all.Users...)
+	for _, a := range actions {
+		n := ctl.Approvals[a]
 		holders := 0
 		for _, c := range creds {
 			if c != nil && c.Allows(a) {

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +137,37 @@ func TestControlSiteInvalid(t *testing.T) {
 	// Two holders are enough for 2.
 	if _, err := Parse(strings.NewReader("control:\n" + two + "  approvals: {reset: 2}\n")); err != nil {
 		t.Errorf("reset held by two credentials: %v", err)
+	}
+}
+
+// The approval holders are counted over the inline credentials and the
+// credentials file's together.
+func TestApprovalHoldersIncludeCredentialsFile(t *testing.T) {
+	h := testHash(t, "s")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("two.yml", fmt.Sprintf("tokens:\n  - {name: night, hash: %q, actions: [cooling], selector: \"site=dc1\"}\n", h))
+	write("none.yml", fmt.Sprintf("tokens:\n  - {name: night, hash: %q, actions: [reset]}\n", h))
+	inline := fmt.Sprintf("control:\n  tokens:\n    - {name: day, hash: %q, actions: [cooling]}\n  approvals: {cooling: 2}\n", h)
+
+	c, err := Load(write("ok.yml", inline+"  credentials_file: two.yml\n"))
+	if err != nil {
+		t.Fatalf("a second holder in the file: %v", err)
+	}
+	if tok := c.Control.Credentials().Tokens; len(tok) != 2 || tok[1].Selector != "site=dc1" {
+		t.Errorf("file credential or its selector not loaded: %+v", tok)
+	}
+	if _, err := Load(write("bad.yml", inline+"  credentials_file: none.yml\n")); err == nil || !strings.Contains(err.Error(), "only 1 do") {
+		t.Errorf("one holder: %v", err)
+	}
+	if _, err := Load(write("bad2.yml", inline)); err == nil || !strings.Contains(err.Error(), "only 1 do") {
+		t.Errorf("one holder, no file: %v", err)
 	}
 }

@@ -18,8 +18,9 @@ import (
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -113,7 +114,7 @@ func newSiteEnv(t *testing.T, o siteOptions) *siteEnv {
 		env.mocks[name], env.addrs[name] = s, s.Addr()
 	}
 	env.reload(t, o.control)
-	env.client = collector.NewClient("control-site-test", 4)
+	env.client = device.NewClient("control-site-test", 4)
 	t.Cleanup(env.client.HTTP.CloseIdleConnections)
 	env.h = New(Options{
 		Config: env.cfg, Client: env.client, Logger: log.NewLogfmtLogger(env.logs),
@@ -212,7 +213,7 @@ func TestScopedCredential(t *testing.T) {
 	if w := env.mocks["imm-a"].Writes(); len(w) != 0 {
 		t.Fatalf("out-of-scope container written: %v", w)
 	}
-	if n := env.mocks["imm-a"].Reads(collector.OpCoolerState) + env.mocks["imm-a"].Reads("reset"); n != 0 {
+	if n := env.mocks["imm-a"].Reads(payload.OpCoolerState) + env.mocks["imm-a"].Reads("reset"); n != 0 {
 		t.Errorf("out-of-scope container was contacted %d times", n)
 	}
 	// The same requests once imm-a is gone from the inventory: not a byte differs.
