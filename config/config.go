@@ -301,6 +301,15 @@ func ValidateAddress(addr string) error {
 	return err
 }
 
+// Warnings are what the loader should log loudly about a valid config
+// (e.g. weak control hashes). Nil-safe.
+func (c *Config) Warnings() []string {
+	if c == nil {
+		return nil
+	}
+	return c.Control.Warnings()
+}
+
 // HasInventory reports whether the file listed any container.
 func (c *Config) HasInventory() bool { return len(c.Containers) > 0 }
 

@@ -393,7 +393,7 @@ func (h *Handler) serveApprove(w http.ResponseWriter, r *http.Request, a *audit,
 			msg: fmt.Sprintf("%s may not %s, so it may not approve it either (allowed actions: %s)", me, pr.action, strings.Join(p.cred.Actions, ", "))})
 		return
 	}
-	if dangerous[pr.action] && !h.dangerous {
+	if act, _ := h.lookup(pr.action); act.Dangerous && !h.dangerous {
 		h.approvals.mu.Unlock()
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "dangerous_disabled",
 			msg: fmt.Sprintf("%s is a dangerous action and is disabled; start the exporter with %s to allow it", pr.action, DangerousFlag)})

@@ -241,7 +241,10 @@ func TestApprovalConcurrent(t *testing.T) {
 			env := newSiteEnv(t, siteOptions{dangerous: true, control: fmt.Sprintf("  approvals: {cooling: %d}\n", required)})
 			for round := range 3 {
 				id := requestApproval(t, env, call{path: "/control/cooling?target=hk3-a&state=off", bearer: adminToken})
-				approvers := []call{{bearer: carolToken}, {bearer: daveToken}, {bearer: dc1Token}, {user: "bob", pass: bobPass}}
+				// From different addresses: one client may only have a small
+				// share of the authentications in progress.
+				approvers := []call{{bearer: carolToken, from: "127.0.0.11"}, {bearer: daveToken, from: "127.0.0.12"},
+					{bearer: dc1Token, from: "127.0.0.13"}, {user: "bob", pass: bobPass, from: "127.0.0.14"}}
 				statuses := make([]int, len(approvers))
 				var wg sync.WaitGroup
 				for i, c := range approvers {

@@ -25,7 +25,7 @@ func selectorMatchesNothing(sel string) *httpError {
 // resolveTargets maps target or selector to the inventory containers within
 // cred's scope; nothing else can be written to. A batch larger than
 // control.max_batch is refused.
-func resolveTargets(cfg *config.Config, q *request, cred *config.ControlCredential, lim config.ControlLimits) ([]*config.Container, *httpError) {
+func resolveTargets(cfg *config.Config, q *request, act config.ControlAction, cred *config.ControlCredential, lim config.ControlLimits) ([]*config.Container, *httpError) {
 	var targets []*config.Container
 	if q.target != "" {
 		ct, ok := cfg.Lookup(q.target)
@@ -68,7 +68,7 @@ func resolveTargets(cfg *config.Config, q *request, cred *config.ControlCredenti
 	}
 	var lacking []string
 	for _, ct := range targets {
-		if !supported[collector.Type(ct.Type)][q.action] {
+		if !act.Supports(collector.Type(ct.Type)) {
 			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
 		}
 	}

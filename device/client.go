@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,16 +112,14 @@ const idleConnTimeout = 90 * time.Second
 // the exporter at an arbitrary address.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// DeviceURL builds the controller URL for an operation.
-func DeviceURL(address, operation string, extra url.Values) string {
+// URL builds the controller URL for an operation.
+func URL(address, operation string, extra url.Values) string {
 	base := address
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
 	q := url.Values{"operation": {operation}}
-	for k, v := range extra {
-		q[k] = v
-	}
+	maps.Copy(q, extra)
 	return strings.TrimRight(base, "/") + "/cooler?" + q.Encode()
 }
 
@@ -147,7 +146,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if !payload.IsRead(operation) {
 		reqCtx = context.WithValue(reqCtx, noRetryKey{}, true) // a write is sent at most once
 	}
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, URL(address, operation, extra), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad request: %w", operation, err)
 	}
@@ -162,7 +161,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		}
 		return nil, fmt.Errorf("%s: request failed: %w", operation, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the limit or failed: nothing left to report
 
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)

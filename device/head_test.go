@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,10 +168,10 @@ func TestTransportDropsUnsolicitedAnswer(t *testing.T) {
 							return
 						}
 					}
-					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":"+string(rune('0'+n))+"}}")
+					_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":"+strconv.FormatInt(n, 10)+"}}")
 					if n == 1 {
 						<-sendLie
-						io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":9}}")
+						_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":9}}")
 						close(lieSent)
 					}
 				}

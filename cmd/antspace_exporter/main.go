@@ -84,6 +84,9 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		for _, w := range c.Warnings() {
+			fmt.Fprintln(os.Stderr, "WARNING:", w)
+		}
 		fmt.Printf("%s: valid, %d containers, modules: %v\n", *configFile, len(c.Containers), c.ModuleNames())
 		return 0
 	}

@@ -126,6 +126,9 @@ func (e *exporter) reload() error {
 		e.probe.probes.WithLabelValues(m, "failure")
 	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	for _, w := range c.Warnings() {
+		level.Warn(e.logger).Log("msg", "config warning", "file", e.config.Path(), "warning", w)
+	}
 	if !c.HasInventory() && !e.open {
 		level.Warn(e.logger).Log("msg", "the inventory lists no containers: /probe accepts no target until it does (to probe any host:port, start without --config.file or with --probe.allow-any-target)", "file", e.config.Path())
 	}
