@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -142,10 +143,5 @@ func (ctl *Control) validateApprovalHolders(all ControlCredentials) error {
 }
 
 func knownAction(a string) bool {
-	for _, k := range ControlActions {
-		if a == k {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ControlActions, a)
 }

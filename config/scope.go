@@ -23,7 +23,7 @@ var ErrSelectorSyntax = errors.New("want label=value pairs separated by commas, 
 // error: callers decide what "no selector" means.
 func ParseSelector(s string) (Selector, error) {
 	var sel Selector
-	for _, part := range strings.Split(s, ",") {
+	for part := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" || v == "" || strings.ContainsAny(k, "!~") {

@@ -248,11 +248,9 @@ func TestApprovalConcurrent(t *testing.T) {
 				statuses := make([]int, len(approvers))
 				var wg sync.WaitGroup
 				for i, c := range approvers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						statuses[i] = approve(t, env, id, c).status
-					}()
+					})
 				}
 				wg.Wait()
 				count := map[int]int{}

@@ -44,12 +44,10 @@ func (h *Handler) runBatch(ctx context.Context, targets []*config.Container, q *
 				Error: "control.batch_timeout ran out before this container's turn; nothing was sent"}
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			results[i] = h.writeOne(ctx, ct, q, lim)
-		}()
+		})
 	}
 	wg.Wait()
 	return results
