@@ -127,6 +127,7 @@ type Reader interface {
 // returns later than ctx allows: the context reaches every read.
 func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
+	rd = traced(ctx, rd)
 
 	var (
 		wg       sync.WaitGroup

@@ -106,8 +106,8 @@ func TestControlInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown key", "control:\n  token: x\n", "field token not found"},
-		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", "field token not found"},
+		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: auth_failures_per_minute, batch_concurrency, credentials_file,`},
+		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", `line 3: unknown key "token" in a control token or user (control: tokens:/users:); valid keys: actions, hash, name`},
 		{"plain text instead of hash", "control:\n  tokens:\n    - {name: a, hash: my-plain-token}\n", "not a bcrypt hash"},
 		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
 		{"missing name", "control:\n  tokens:\n    - {hash: \"" + good + "\"}\n", "name is required"},
@@ -118,7 +118,7 @@ func TestControlInvalid(t *testing.T) {
 		{"min above max", "control:\n  setpoint_min: 40\n  setpoint_max: 30\n", "must be below"},
 		{"min equals default max", "control:\n  setpoint_min: 45\n", "must be below"},
 		{"NaN bound", "control:\n  setpoint_max: .nan\n", "finite"},
-		{"negative timeout", "control:\n  verify_timeout: -1s\n", "not a valid duration"},
+		{"negative timeout", "control:\n  verify_timeout: -1s\n", `line 2: control.verify_timeout: "-1s" is not a duration`},
 		{"negative concurrency", "control:\n  batch_concurrency: -1\n", "must not be negative"},
 		{"missing credentials file", "control:\n  credentials_file: nope.yml\n", "no such file"},
 		{"strict credentials file", "control:\n  credentials_file: " + badFile + "\n", "line 2: unknown key"},

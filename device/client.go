@@ -114,13 +114,14 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 
 // URL builds the controller URL for an operation.
 func URL(address, operation string, extra url.Values) string {
-	base := address
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
 	q := url.Values{"operation": {operation}}
 	maps.Copy(q, extra)
-	return strings.TrimRight(base, "/") + "/cooler?" + q.Encode()
+	if !strings.Contains(address, "://") {
+		// url.URL escapes what a host:port may hold that a URL must
+		// escape (an IPv6 zone's %).
+		return (&url.URL{Scheme: "http", Host: address, Path: "/cooler", RawQuery: q.Encode()}).String()
+	}
+	return strings.TrimRight(address, "/") + "/cooler?" + q.Encode()
 }
 
 // Call performs one operation and returns the decoded envelope. Any transport

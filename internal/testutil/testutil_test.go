@@ -19,7 +19,7 @@ func TestSyncBufferConcurrentWrites(t *testing.T) {
 		wg.Go(func() {
 			for i := range lines {
 				_, _ = fmt.Fprintf(&b, "w%d line %d\n", w, i) // SyncBuffer.Write never fails
-				_ = b.String() // a reader during the writes, for -race
+				_ = b.String()                                // a reader during the writes, for -race
 			}
 		})
 	}
