@@ -122,7 +122,7 @@ func TestControlSiteInvalid(t *testing.T) {
 		{"batch_timeout over the write timeout", "control:\n  batch_timeout: 3m\n", "batch_timeout must be at most 2m30s"},
 		{"approval_timeout too long", "control:\n  approval_timeout: 25h\n", "approval_timeout must be at most 1d"},
 		{"too many pending", "control:\n  max_pending_approvals: 5000\n", "max_pending_approvals must be between"},
-		{"unknown key", "control:\n  max_batches: 5\n", "field max_batches not found"},
+		{"unknown key", "control:\n  max_batches: 5\n", `unknown key "max_batches" in the control section; valid keys: approval_timeout, approvals, auth_failures_per_minute, batch_concurrency, batch_timeout, credentials_file, max_batch, max_pending_approvals,`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tc.yaml))

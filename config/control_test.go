@@ -106,7 +106,7 @@ func TestControlInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: auth_failures_per_minute, batch_concurrency, credentials_file,`},
+		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: approval_timeout, approvals, auth_failures_per_minute, batch_concurrency, batch_timeout, credentials_file,`},
 		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", `line 3: unknown key "token" in a control token or user (control: tokens:/users:); valid keys: actions, hash, name`},
 		{"plain text instead of hash", "control:\n  tokens:\n    - {name: a, hash: my-plain-token}\n", "not a bcrypt hash"},
 		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
