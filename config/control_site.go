@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -99,12 +99,7 @@ func (ctl *Control) validateSite() error {
 	case ctl.MaxPendingApprovals < 0 || ctl.MaxPendingApprovals > MaxMaxPendingApprovals:
 		return fmt.Errorf("control.max_pending_approvals must be between 1 and %d (0 or absent: %d)", MaxMaxPendingApprovals, DefaultMaxPendingApprovals)
 	}
-	actions := make([]string, 0, len(ctl.Approvals))
-	for a := range ctl.Approvals {
-		actions = append(actions, a)
-	}
-	sort.Strings(actions)
-	for _, a := range actions {
+	for _, a := range slices.Sorted(maps.Keys(ctl.Approvals)) {
 		n := ctl.Approvals[a]
 		if !knownAction(a) {
 			return fmt.Errorf("control.approvals: unknown action %q (known: %s)", a, strings.Join(ControlActions, ", "))
@@ -120,13 +115,8 @@ func (ctl *Control) validateSite() error {
 // fewer credentials (inline and from credentials_file) hold the action than
 // must approve it.
 func (ctl *Control) validateApprovalHolders(all ControlCredentials) error {
-	actions := make([]string, 0, len(ctl.Approvals))
-	for a := range ctl.Approvals {
-		actions = append(actions, a)
-	}
-	sort.Strings(actions)
 	creds := append(append([]*ControlCredential(nil), all.Tokens...), all.Users...)
-	for _, a := range actions {
+	for _, a := range slices.Sorted(maps.Keys(ctl.Approvals)) {
 		n := ctl.Approvals[a]
 		holders := 0
 		for _, c := range creds {
