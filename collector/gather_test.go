@@ -7,21 +7,16 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
-
-// gatherText renders the Result's own Gather, which /probe serves.
-func gatherText(t *testing.T, r *collector.Result) []byte {
-	t.Helper()
-	return gatherTextFrom(t, r)
-}
 
 // checkServedMatchesRegistry checks that Result.Gather and Result.WriteText,
 // which /probe serves instead of a registry, give what a registry gives.
 func checkServedMatchesRegistry(t *testing.T, res *collector.Result) {
 	t.Helper()
-	want := exposition(t, res)
-	if got := gatherText(t, res); !bytes.Equal(got, want) {
+	want := testutil.Exposition(t, res)
+	if got := testutil.GatherText(t, res); !bytes.Equal(got, want) {
 		t.Errorf("Gather differs from the registry:\n%s", diffLines(string(want), string(got)))
 	}
 	var direct bytes.Buffer
@@ -88,7 +83,7 @@ func TestWriteTextEscaping(t *testing.T) {
 	if !res.Up() || res.MinerErr != nil {
 		t.Fatal(res.Err, res.MinerErr)
 	}
-	want := exposition(t, res)
+	want := testutil.Exposition(t, res)
 	var got bytes.Buffer
 	if err := res.WriteText(&got); err != nil {
 		t.Fatal(err)
@@ -96,7 +91,7 @@ func TestWriteTextEscaping(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Errorf("WriteText differs:\n%s", diffLines(string(want), got.String()))
 	}
-	if g := gatherText(t, res); !bytes.Equal(g, want) {
+	if g := testutil.GatherText(t, res); !bytes.Equal(g, want) {
 		t.Errorf("Gather differs:\n%s", diffLines(string(want), string(g)))
 	}
 	for _, s := range []string{`longitude_direction="E\"ast\\\n"`, `field="weird \"field\"\\\nname"`, `model="S19\\j"`} {

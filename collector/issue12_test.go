@@ -10,6 +10,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -33,7 +34,7 @@ func TestMinerCap(t *testing.T) {
 		if res.Err != nil || res.MinerErr != nil {
 			t.Fatalf("max %d: %v / %v", tc.max, res.Err, res.MinerErr)
 		}
-		text := string(gatherText(t, res))
+		text := string(testutil.GatherText(t, res))
 		if got := strings.Count(text, "\nantspace_miner_info{"); got != tc.wantKept {
 			t.Errorf("max %d: %d miners exported, want %d", tc.max, got, tc.wantKept)
 		}
@@ -48,7 +49,7 @@ func TestMinerCap(t *testing.T) {
 	}
 	// Without minerInfo there is nothing to count.
 	res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeHK3, SkipMinerInfo: true}, 10*time.Second)
-	if text := string(gatherText(t, res)); strings.Contains(text, "antspace_miners_dropped") {
+	if text := string(testutil.GatherText(t, res)); strings.Contains(text, "antspace_miners_dropped") {
 		t.Errorf("miners_dropped without minerInfo:\n%s", grepLine(text, "antspace_miners_dropped"))
 	}
 }
@@ -94,7 +95,7 @@ func TestScaledOverflowIsFieldError(t *testing.T) {
 	if res.Err != nil || res.MinerErr != nil {
 		t.Fatalf("%v / %v", res.Err, res.MinerErr)
 	}
-	text := string(gatherText(t, res))
+	text := string(testutil.GatherText(t, res))
 	for l := range strings.SplitSeq(text, "\n") {
 		if strings.HasSuffix(l, " +Inf") || strings.HasSuffix(l, " -Inf") || strings.HasSuffix(l, " NaN") {
 			t.Errorf("non-finite sample: %s", l)
@@ -164,7 +165,7 @@ func TestNotOKWithParamsIsExported(t *testing.T) {
 			if strings.Join(res.NotOK, ",") != strings.Join(tc.notOK, ",") {
 				t.Errorf("NotOK = %v, want %v", res.NotOK, tc.notOK)
 			}
-			text := string(gatherText(t, res))
+			text := string(testutil.GatherText(t, res))
 			for _, w := range tc.want {
 				if !strings.Contains(text, w+"\n") {
 					t.Errorf("exposition lacks %s", w)

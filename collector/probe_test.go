@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 	"github.com/antspace-exporter/antspace_exporter/mock/mocktest"
 )
@@ -42,30 +41,6 @@ func probe(t *testing.T, addr string, s collector.Settings, timeout time.Duratio
 	return res
 }
 
-func exposition(t *testing.T, c prometheus.Collector) []byte {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	return gatherTextFrom(t, reg)
-}
-
-// gatherTextFrom renders what g gathers in the text format.
-func gatherTextFrom(t *testing.T, g prometheus.Gatherer) []byte {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
-}
-
 // A full probe of each type against the mock matches the golden exposition
 // and is lint-clean.
 func TestProbeGolden(t *testing.T) {
@@ -88,7 +63,7 @@ func TestProbeGolden(t *testing.T) {
 			if res.Type != collector.Type(tc.typ) {
 				t.Errorf("type = %q, want %q", res.Type, tc.typ)
 			}
-			got := exposition(t, res)
+			got := testutil.Exposition(t, res)
 			path := filepath.Join("testdata", tc.golden)
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -102,7 +77,7 @@ func TestProbeGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("exposition differs from %s (go test ./collector -update rewrites it):\n%s", path, diffLines(string(want), string(got)))
 			}
-			problems, err := testutil.CollectAndLint(res)
+			problems, err := promtest.CollectAndLint(res)
 			if err != nil || len(problems) > 0 {
 				t.Errorf("lint: %v %v", err, problems)
 			}
@@ -159,7 +134,7 @@ func TestOptionalFieldsExported(t *testing.T) {
 	if !res.Up() {
 		t.Fatal(res.Err)
 	}
-	text := string(exposition(t, res))
+	text := string(testutil.Exposition(t, res))
 	for _, want := range []string{
 		`antspace_fault_active{component="power_relay",fault="power_relay_fault"} 1`,
 		`antspace_fault_active{component="tank",fault="liquid_level_high"} 0`,
@@ -176,7 +151,7 @@ func TestOptionalFieldsExported(t *testing.T) {
 func TestScalesOverride(t *testing.T) {
 	srv := startMock(t, mock.Options{Type: mock.Immersion, Overrides: map[string]any{"distribution_box_power": 2500.0, "power_distribution": 7.7}})
 	res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeImmersion, Scales: map[string]float64{"distribution_box_power": 1}}, 5*time.Second)
-	text := string(exposition(t, res))
+	text := string(testutil.Exposition(t, res))
 	for _, want := range []string{
 		`antspace_power_watts{source="distribution_box"} 2500`,
 		`antspace_power_watts{source="power_distribution"} 7700`,
@@ -198,7 +173,7 @@ func TestTolerantFieldsAndFieldErrors(t *testing.T) {
 	if !res.Up() {
 		t.Fatal(res.Err)
 	}
-	text := string(exposition(t, res))
+	text := string(testutil.Exposition(t, res))
 	for _, want := range []string{
 		"antspace_running_mode_enabled 1",
 		"antspace_pid_mode_enabled 1",
@@ -282,7 +257,7 @@ func TestProbeMisbehaviour(t *testing.T) {
 			if (len(res.FieldErrors) > 0) != tc.fieldErrs {
 				t.Errorf("field errors = %v, want some: %v", res.FieldErrors, tc.fieldErrs)
 			}
-			text := string(exposition(t, res))
+			text := string(testutil.Exposition(t, res))
 			wantUp := "antspace_up 0"
 			if tc.up {
 				wantUp = "antspace_up 1"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -79,7 +80,7 @@ func TestProbeWithFakeReader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := exposition(t, res); !bytes.Equal(got, want) {
+			if got := testutil.Exposition(t, res); !bytes.Equal(got, want) {
 				t.Errorf("exposition differs from %s:\n%s", tc.golden, diffLines(string(want), string(got)))
 			}
 		})

@@ -59,7 +59,7 @@ func TestCoalesceConcurrentProbes(t *testing.T) {
 	if n := srv.Reads(payload.OpMinerInfo); n != 1 {
 		t.Errorf("device saw %d minerInfo reads, want 1", n)
 	}
-	if a, b := exposition(t, results[0]), exposition(t, results[1]); string(a) != string(b) {
+	if a, b := testutil.Exposition(t, results[0]), testutil.Exposition(t, results[1]); string(a) != string(b) {
 		t.Errorf("the two probes report different values:\n%s\n---\n%s", a, b)
 	}
 }

@@ -1,16 +1,12 @@
 package device_test
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/mock"
 	"github.com/antspace-exporter/antspace_exporter/mock/mocktest"
@@ -117,23 +113,4 @@ var epoch = mocktest.Epoch
 func startMock(t *testing.T, o mock.Options) *mock.Server {
 	t.Helper()
 	return mocktest.Start(t, o)
-}
-
-// exposition renders what c collects in the text format.
-func exposition(t *testing.T, c prometheus.Collector) []byte {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
 }
