@@ -45,7 +45,7 @@ func hashOf(t *testing.T, secret string) string {
 	t.Helper()
 	hashOnce.Do(func() {
 		hashes = map[string]string{}
-		for _, s := range []string{adminToken, resetToken, alicePass, bobPass} {
+		for _, s := range []string{adminToken, resetToken, alicePass, bobPass, dc1Token, dc2Token, carolToken, daveToken} {
 			h, err := bcrypt.GenerateFromPassword([]byte(s), bcrypt.MinCost)
 			if err != nil {
 				panic(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/device"
@@ -35,26 +34,6 @@ const (
 	carolToken = "carol-secret-token-77aa" // cooling, every container
 	daveToken  = "dave-secret-token-88bb"  // cooling, selector site=dc1
 )
-
-var (
-	siteHashOnce sync.Once
-	siteHashes   map[string]string
-)
-
-func siteHash(t *testing.T, secret string) string {
-	t.Helper()
-	siteHashOnce.Do(func() {
-		siteHashes = map[string]string{}
-		for _, s := range []string{dc1Token, dc2Token, carolToken, daveToken} {
-			h, err := bcrypt.GenerateFromPassword([]byte(s), bcrypt.MinCost)
-			if err != nil {
-				panic(err)
-			}
-			siteHashes[s] = string(h)
-		}
-	})
-	return siteHashes[secret]
-}
 
 // swapConfig is a config source a test can reload.
 type swapConfig struct{ p atomic.Pointer[config.Config] }
@@ -155,8 +134,8 @@ func (e *siteEnv) reload(t *testing.T, extra string, drop ...string) {
   users:
     - {name: alice, hash: %q, actions: [setpoint]}
     - {name: bob, hash: %q}
-`, hashOf(t, adminToken), hashOf(t, resetToken), cmp.Or(e.resetterActions, "[reset]"), siteHash(t, dc1Token), siteHash(t, dc2Token),
-		siteHash(t, carolToken), siteHash(t, daveToken), hashOf(t, alicePass), hashOf(t, bobPass))
+`, hashOf(t, adminToken), hashOf(t, resetToken), cmp.Or(e.resetterActions, "[reset]"), hashOf(t, dc1Token), hashOf(t, dc2Token),
+		hashOf(t, carolToken), hashOf(t, daveToken), hashOf(t, alicePass), hashOf(t, bobPass))
 	y.WriteString(extra)
 	for _, def := range []string{"  timeout: 2s\n", "  verify_timeout: 2s\n"} {
 		if key, _, _ := strings.Cut(def, ":"); !strings.Contains(extra, key+":") {
