@@ -25,6 +25,7 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/control"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 )
 
 // defaultListenAddress is the exporter's default port.
@@ -63,7 +64,7 @@ func run(args []string) int {
 		return 2
 	}
 
-	logger, slogger, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	logger, slogger, err := logging.New(os.Stderr, *logFormat, *logLevel, true)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
