@@ -46,25 +46,13 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 		}
 		inv = strings.Replace(inv, `"`+spec.addr+`"`, `"`+s.Addr()+`"`, 1)
 	}
-	file := filepath.Join(t.TempDir(), "targets.yml")
-	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	logs := &testutil.SyncBuffer{}
-	exp := newExporter(exporterOptions{
-		logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
+	exp := loadExporter(t, inv, exporterOptions{
+		logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 100, maxConns: 2, dangerous: dangerous,
 		coalesceWindow: time.Minute, // verification must not be fooled by a shared probe read
 	})
-	if err := exp.reload(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := serveRoutes(t, exp)
 	t.Cleanup(exp.client.HTTP.CloseIdleConnections)
 	return srv, mocks, logs
 }
@@ -209,17 +197,10 @@ func TestWeakControlHashWarnedAtLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "targets.yml")
 	inv := "containers:\n  - {name: hk3-001, address: \"127.0.0.1:8001\", type: hk3}\ncontrol:\n  tokens:\n    - {name: weakling, hash: \"" + string(hash) + "\"}\n"
-	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	logs := &testutil.SyncBuffer{}
-	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
+	loadExporter(t, inv, exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 10, maxConns: 2})
-	if err := exp.reload(); err != nil {
-		t.Fatal(err)
-	}
 	out := logs.String()
 	if !strings.Contains(out, `level=warn msg="config warning"`) || !strings.Contains(out, `weakling`) || !strings.Contains(out, "cost 4, below 10") {
 		t.Errorf("no warning about the weak hash:\n%s", out)

@@ -197,16 +197,9 @@ func TestMaxRequestsThroughRoutes(t *testing.T) {
 	}
 	defer hung.Close()
 	hung.Misbehave(mock.Misbehaviour{Kind: mock.Hang})
-	file := filepath.Join(t.TempDir(), "inv.yml")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf("containers:\n  - {name: hung, address: %q, type: hk3}\n", hung.Addr())), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	logs := &testutil.SyncBuffer{}
-	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
-		timeoutOffset: 0, maxRequests: 2, maxConns: 4})
-	if err := exp.reload(); err != nil {
-		t.Fatal(err)
-	}
+	exp := loadExporter(t, fmt.Sprintf("containers:\n  - {name: hung, address: %q, type: hk3}\n", hung.Addr()),
+		exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", timeoutOffset: 0, maxRequests: 2, maxConns: 4})
 	env := &testEnv{exp: exp, logs: logs}
 	addr := serveLimited(t, env, defaultServerLimits)
 	defer exp.client.HTTP.CloseIdleConnections()
@@ -279,7 +272,6 @@ func TestConfigDumpAndPagesHideSecrets(t *testing.T) {
 	}
 	srv, _ := mock.Start(mock.Options{Type: mock.HK3}, "127.0.0.1:0")
 	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "inv.yml")
 	inv := fmt.Sprintf(`containers:
   - {name: hk3-a, address: %q, type: hk3, labels: {site: s1}}
 control:
@@ -289,14 +281,8 @@ control:
   users:
     - {name: alice, hash: %q}
 `, srv.Addr(), credFile, tokenHash, passHash)
-	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	logs := &testutil.SyncBuffer{}
-	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
-	if err := exp.reload(); err != nil {
-		t.Fatal(err)
-	}
+	exp := loadExporter(t, inv, exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
 	env := &testEnv{exp: exp, logs: logs}
 	addr := serveLimited(t, env, defaultServerLimits)
 	defer exp.client.HTTP.CloseIdleConnections()

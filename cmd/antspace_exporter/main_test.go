@@ -45,28 +45,44 @@ func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type, op
 		env.mocks[name] = s
 		fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s, labels: {site: test}}\n", name, s.Addr(), typ)
 	}
-	env.config = filepath.Join(t.TempDir(), "inventory.yml")
-	if err := os.WriteFile(env.config, []byte(inv.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	o := exporterOptions{
-		logger: log.NewLogfmtLogger(env.logs), configFile: env.config, telemetryPath: "/metrics",
+		logger: log.NewLogfmtLogger(env.logs), telemetryPath: "/metrics",
 		timeoutOffset: 0.5, allowAny: allowAny, maxRequests: 100, maxConns: 2,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	env.exp = newExporter(o)
-	if err := env.exp.reload(); err != nil {
+	env.exp = loadExporter(t, inv.String(), o)
+	env.config = env.exp.config.Path()
+	env.server = serveRoutes(t, env.exp)
+	return env
+}
+
+// loadExporter writes inv to a temporary inventory file, builds an exporter
+// with o reading it, and loads it, failing the test on any error.
+func loadExporter(t *testing.T, inv string, o exporterOptions) *exporter {
+	t.Helper()
+	o.configFile = filepath.Join(t.TempDir(), "inventory.yml")
+	if err := os.WriteFile(o.configFile, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, err := env.exp.routes()
+	exp := newExporter(o)
+	if err := exp.reload(); err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+// serveRoutes serves exp's routes on loopback for the test's lifetime.
+func serveRoutes(t *testing.T, exp *exporter) *httptest.Server {
+	t.Helper()
+	h, err := exp.routes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.server = httptest.NewServer(h)
-	t.Cleanup(env.server.Close)
-	return env
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (e *testEnv) get(t *testing.T, path string, header http.Header) (int, string) {

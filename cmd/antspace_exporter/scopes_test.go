@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,6 @@ func TestControlScopesShown(t *testing.T) {
 	if err := os.WriteFile(credFile, []byte(fmt.Sprintf("users:\n  - {name: night-shift, hash: %q, actions: [reset], selector: \"type=hk3\"}\n", hash)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(dir, "inv.yml")
 	inv := fmt.Sprintf(`containers:
   - {name: hk3-a, address: "127.0.0.1:1", type: hk3, labels: {site: dc1}}
 control:
@@ -40,19 +38,8 @@ control:
   approvals: {cooling: 2}
   max_batch: 20
 `, credFile, hash, hash)
-	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	exp := newExporter(exporterOptions{logger: log.NewNopLogger(), configFile: file, telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
-	if err := exp.reload(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	exp := loadExporter(t, inv, exporterOptions{logger: log.NewNopLogger(), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
+	srv := serveRoutes(t, exp)
 	get := func(path string) string {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
 		if err != nil {
