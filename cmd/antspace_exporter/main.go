@@ -53,7 +53,7 @@ func run(args []string) int {
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 		proberLevel   = app.Flag("log.prober", "Level of the log lines about failed probes, unreadable fields and minerInfo failures (the debug view and landing page show them whatever the level). One of: [debug, info, warn, error]").Default("warn").Enum("debug", "info", "warn", "error")
 		proberRepeat  = app.Flag("log.prober.repeat-interval", "A target that keeps failing the same way is logged once, then once per this interval with the number of repeats left out; its recovery is logged at info. 0 logs every failed probe.").Default("1h").Duration()
-		historyLimit  = app.Flag("history.limit", "Recent probes, and separately recent failed probes, the landing page keeps with their log lines.").Default("100").Int()
+		historyLimit  = app.Flag("history.limit", "Recent probes, and separately recent failed probes, the landing page keeps with their log lines.").Default(strconv.Itoa(defaultHistoryLimit)).Int()
 		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
 	)
