@@ -311,21 +311,16 @@ func FaultFields(t Type) []string {
 }
 
 // IsFlagField reports whether field is a boolean field of container type t.
-func IsFlagField(t Type, field string) bool {
-	s := schemas[t]
-	if s == nil {
-		return false
-	}
-	f, ok := s.byName[field]
-	return ok && f.kind == kindBool
-}
+func IsFlagField(t Type, field string) bool { return fieldIs(t, field, kindBool) }
 
 // IsNumberField reports whether field is a numeric field of container type t.
-func IsNumberField(t Type, field string) bool {
+func IsNumberField(t Type, field string) bool { return fieldIs(t, field, kindNumber) }
+
+func fieldIs(t Type, field string, k valueKind) bool {
 	s := schemas[t]
 	if s == nil {
 		return false
 	}
 	f, ok := s.byName[field]
-	return ok && f.kind == kindNumber
+	return ok && f.kind == k
 }
