@@ -129,11 +129,12 @@ func (e *exporter) reload() error {
 		level.Error(e.logger).Log("msg", "error loading config; keeping the last good one", "file", e.config.Path(), "err", err)
 		return err
 	}
-	for _, m := range c.ModuleNames() {
+	modules := c.ModuleNames()
+	for _, m := range modules {
 		e.probe.probes.WithLabelValues(m, "success")
 		e.probe.probes.WithLabelValues(m, "failure")
 	}
-	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(modules, ","))
 	for _, w := range c.Warnings() {
 		level.Warn(e.logger).Log("msg", "config warning", "file", e.config.Path(), "warning", w)
 	}
