@@ -43,13 +43,12 @@ type probeRecord struct {
 // probeHistory keeps the last probe of each inventory container and the
 // most recent probes.
 type probeHistory struct {
-	mu      sync.Mutex
-	nextID  uint64
-	last    map[string]probeRecord // by container name, without Logs
-	maxLast int
-	limit   int // entries per ring (--history.limit)
-	recent  ring
-	failed  ring
+	mu     sync.Mutex
+	nextID uint64
+	last   map[string]probeRecord // by container name, without Logs
+	limit  int                    // entries per ring (--history.limit)
+	recent ring
+	failed ring
 }
 
 type ring struct {
@@ -83,7 +82,7 @@ func newProbeHistory(limit int) *probeHistory {
 	if limit < 0 {
 		limit = 0
 	}
-	return &probeHistory{last: map[string]probeRecord{}, maxLast: maxTrackedContainers, limit: limit}
+	return &probeHistory{last: map[string]probeRecord{}, limit: limit}
 }
 
 // add records a probe. inInventory reports whether a container name is in
@@ -99,14 +98,14 @@ func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) {
 	p.ID = h.nextID
 	if p.Container != "" {
 		_, known := h.last[p.Container]
-		if !known && len(h.last) >= h.maxLast {
+		if !known && len(h.last) >= maxTrackedContainers {
 			for name := range h.last {
 				if !inInventory(name) {
 					delete(h.last, name)
 				}
 			}
 		}
-		if known || len(h.last) < h.maxLast {
+		if known || len(h.last) < maxTrackedContainers {
 			short := p
 			short.Logs = ""
 			h.last[p.Container] = short
