@@ -47,8 +47,8 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 		inv = strings.Replace(inv, `"`+spec.addr+`"`, `"`+s.Addr()+`"`, 1)
 	}
 	logs := &testutil.SyncBuffer{}
-	exp := loadExporter(t, inv, exporterOptions{
-		logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics",
+	exp := loadExporter(t, exporterOptions{
+		logger: log.NewLogfmtLogger(logs), configFile: writeInventory(t, inv), telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 100, maxConns: 2, dangerous: dangerous,
 		coalesceWindow: time.Minute, // verification must not be fooled by a shared probe read
 	})
@@ -199,7 +199,7 @@ func TestWeakControlHashWarnedAtLoad(t *testing.T) {
 	}
 	inv := "containers:\n  - {name: hk3-001, address: \"127.0.0.1:8001\", type: hk3}\ncontrol:\n  tokens:\n    - {name: weakling, hash: \"" + string(hash) + "\"}\n"
 	logs := &testutil.SyncBuffer{}
-	loadExporter(t, inv, exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics",
+	loadExporter(t, exporterOptions{configFile: writeInventory(t, inv), logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics",
 		timeoutOffset: 0.5, maxRequests: 10, maxConns: 2})
 	out := logs.String()
 	if !strings.Contains(out, `level=warn msg="config warning"`) || !strings.Contains(out, `weakling`) || !strings.Contains(out, "cost 4, below 10") {

@@ -198,8 +198,8 @@ func TestMaxRequestsThroughRoutes(t *testing.T) {
 	defer hung.Close()
 	hung.Misbehave(mock.Misbehaviour{Kind: mock.Hang})
 	logs := &testutil.SyncBuffer{}
-	exp := loadExporter(t, fmt.Sprintf("containers:\n  - {name: hung, address: %q, type: hk3}\n", hung.Addr()),
-		exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", timeoutOffset: 0, maxRequests: 2, maxConns: 4})
+	inv := fmt.Sprintf("containers:\n  - {name: hung, address: %q, type: hk3}\n", hung.Addr())
+	exp := loadExporter(t, exporterOptions{configFile: writeInventory(t, inv), logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", timeoutOffset: 0, maxRequests: 2, maxConns: 4})
 	env := &testEnv{exp: exp, logs: logs}
 	addr := serveLimited(t, env, defaultServerLimits)
 	defer exp.client.HTTP.CloseIdleConnections()
@@ -282,7 +282,7 @@ control:
     - {name: alice, hash: %q}
 `, srv.Addr(), credFile, tokenHash, passHash)
 	logs := &testutil.SyncBuffer{}
-	exp := loadExporter(t, inv, exporterOptions{logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
+	exp := loadExporter(t, exporterOptions{configFile: writeInventory(t, inv), logger: log.NewLogfmtLogger(logs), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
 	env := &testEnv{exp: exp, logs: logs}
 	addr := serveLimited(t, env, defaultServerLimits)
 	defer exp.client.HTTP.CloseIdleConnections()

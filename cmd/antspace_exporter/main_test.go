@@ -45,27 +45,34 @@ func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type, op
 		env.mocks[name] = s
 		fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s, labels: {site: test}}\n", name, s.Addr(), typ)
 	}
+	env.config = writeInventory(t, inv.String())
 	o := exporterOptions{
-		logger: log.NewLogfmtLogger(env.logs), telemetryPath: "/metrics",
+		logger: log.NewLogfmtLogger(env.logs), configFile: env.config, telemetryPath: "/metrics",
 		timeoutOffset: 0.5, allowAny: allowAny, maxRequests: 100, maxConns: 2,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	env.exp = loadExporter(t, inv.String(), o)
-	env.config = env.exp.config.Path()
+	env.exp = loadExporter(t, o)
 	env.server = serveRoutes(t, env.exp)
 	return env
 }
 
-// loadExporter writes inv to a temporary inventory file, builds an exporter
-// with o reading it, and loads it, failing the test on any error.
-func loadExporter(t *testing.T, inv string, o exporterOptions) *exporter {
+// writeInventory writes inv to a file in a fresh temporary directory and
+// returns its path.
+func writeInventory(t *testing.T, inv string) string {
 	t.Helper()
-	o.configFile = filepath.Join(t.TempDir(), "inventory.yml")
-	if err := os.WriteFile(o.configFile, []byte(inv), 0o600); err != nil {
+	file := filepath.Join(t.TempDir(), "inventory.yml")
+	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return file
+}
+
+// loadExporter builds an exporter with o and loads its inventory, failing
+// the test on any error.
+func loadExporter(t *testing.T, o exporterOptions) *exporter {
+	t.Helper()
 	exp := newExporter(o)
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)

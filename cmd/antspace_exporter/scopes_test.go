@@ -38,7 +38,7 @@ control:
   approvals: {cooling: 2}
   max_batch: 20
 `, credFile, hash, hash)
-	exp := loadExporter(t, inv, exporterOptions{logger: log.NewNopLogger(), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
+	exp := loadExporter(t, exporterOptions{configFile: writeInventory(t, inv), logger: log.NewNopLogger(), telemetryPath: "/metrics", maxRequests: 10, maxConns: 2})
 	srv := serveRoutes(t, exp)
 	get := func(path string) string {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
