@@ -3,7 +3,6 @@ package testutil
 import (
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -43,22 +42,6 @@ func TestFreeAddrIsListenableLoopback(t *testing.T) {
 		t.Fatalf("listen on %s: %v", addr, err)
 	}
 	ln.Close()
-}
-
-func TestProcReaders(t *testing.T) {
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc")
-	}
-	rss, err := ProcStatusKiB(os.Getpid(), "VmRSS")
-	if err != nil || rss <= 0 {
-		t.Errorf("VmRSS = %v, %v; want > 0", rss, err)
-	}
-	if _, err := ProcStatusKiB(os.Getpid(), "NoSuchKey"); err == nil {
-		t.Error("a missing key gave no error")
-	}
-	if _, err := ProcCPUSeconds(os.Getpid()); err != nil {
-		t.Error(err)
-	}
 }
 
 func TestWaitForAndEventually(t *testing.T) {
