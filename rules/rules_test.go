@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
 const (
@@ -188,7 +189,7 @@ func selectorName(vs *parser.VectorSelector) string {
 		return vs.Name
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}
@@ -332,7 +333,7 @@ func collectorFaults(t *testing.T, ty collector.Type) []string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := collector.Probe(ctx, collector.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
+	res := collector.Probe(ctx, device.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
 	if !res.Up() {
 		t.Fatalf("probe failed: %v", res.Err)
 	}
@@ -529,7 +530,7 @@ func TestExpressionsUseExporterMetrics(t *testing.T) {
 				continue
 			}
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName {
+				if m.Name == model.MetricNameLabel {
 					continue
 				}
 				if !slices.Contains(lbls, m.Name) && !slices.Contains(targetLabels, m.Name) {
