@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -365,20 +366,24 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
-	sort.Slice(miners, func(i, j int) bool { return miners[i].ip < miners[j].ip })
+	slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	// The label pairs of all miners' series come from one allocation each
+	// (see minerSlab); a probe's samples grow once.
+	slab := newMinerSlab(len(miners))
+	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !payload.EachMember(mr.table, func(k string, v []byte) {
-			if i, ok := minerFieldIndex[k]; ok {
+		if mr.table != nil && !payload.EachMemberBytes(mr.table, func(k, v []byte) {
+			if i, ok := minerFieldIndex[string(k)]; ok {
 				values[i] = v
 			}
 		}) {
 			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
 			continue
 		}
-		pair := minerPair(ip) // the miner's label, shared by its series
+		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
 		for i := range minerFields {
 			f := &minerFields[i]
 			rawValue := values[i]
@@ -390,11 +395,11 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v*scaleOf(scales, f), pair)
+			r.addMinerField(f, v*scaleOf(scales, f), pair, slab)
 		}
 		model, _ := payload.ParseString(values[len(minerFields)])
 		firmware, _ := payload.ParseString(values[len(minerFields)+1])
-		r.addMinerIdentity(pair, model, firmware)
+		r.addMinerIdentity(pair, model, firmware, slab)
 	}
 	return nil
 }

@@ -3,7 +3,7 @@ package collector
 import (
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,11 +19,11 @@ import (
 // third of the work of gathering and encoding.
 func (r *Result) WriteText(w io.Writer) error {
 	all := r.series()
-	sort.Slice(all, func(i, j int) bool {
-		if a, b := all[i].m.name, all[j].m.name; a != b {
-			return a < b
+	slices.SortFunc(all, func(a, b sample) int {
+		if c := strings.Compare(a.m.name, b.m.name); c != 0 {
+			return c
 		}
-		return labelsLess(all[i].pairs, all[j].pairs)
+		return labelsCompare(a.pairs, b.pairs)
 	})
 	bp := textBufPool.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -74,7 +74,7 @@ var textBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); retu
 // appendEscaped escapes as the text format does: backslash and newline, and
 // in label values the double quote.
 func appendEscaped(b []byte, s string, quote bool) []byte {
-	if !strings.ContainsAny(s, "\\\n\"") {
+	if !needsEscape(s) {
 		return append(b, s...)
 	}
 	for i := 0; i < len(s); i++ {
@@ -90,6 +90,17 @@ func appendEscaped(b []byte, s string, quote bool) []byte {
 		}
 	}
 	return b
+}
+
+// needsEscape is strings.ContainsAny(s, "\\\n\""), cheaper for the short
+// strings of an exposition (ContainsAny builds a set on every call).
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c == '\n' || c == '"' {
+			return true
+		}
+	}
+	return false
 }
 
 func appendFloat(b []byte, f float64) []byte {

@@ -15,6 +15,13 @@ import (
 // object in raw, in order. It returns false when raw is not a well-formed
 // object (fn may have been called for the members before the fault).
 func EachMember(raw []byte, fn func(key string, value []byte)) bool {
+	return EachMemberBytes(raw, func(key, value []byte) { fn(string(key), value) })
+}
+
+// EachMemberBytes is EachMember with the key as bytes: a sub-slice of raw
+// when the key has no escapes (no allocation), else its decoded text. fn
+// must not keep key beyond the call.
+func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
@@ -31,7 +38,7 @@ func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 		if end < 0 {
 			return false
 		}
-		key, ok := Unquote(raw[i:end])
+		key, ok := unquoteBytes(raw[i:end])
 		if !ok {
 			return false
 		}
@@ -141,8 +148,15 @@ func skipValue(b []byte, i int) int {
 
 // Unquote returns the text of a JSON string token.
 func Unquote(tok []byte) (string, bool) {
+	b, ok := unquoteBytes(tok)
+	return string(b), ok
+}
+
+// unquoteBytes is Unquote without a copy for a plain token (printable
+// ASCII without escapes): then it returns a sub-slice of tok.
+func unquoteBytes(tok []byte) ([]byte, bool) {
 	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := tok[1 : len(tok)-1]
 	plain := true
@@ -153,11 +167,11 @@ func Unquote(tok []byte) (string, bool) {
 		}
 	}
 	if plain {
-		return string(inner), true
+		return inner, true
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
-		return "", false
+		return nil, false
 	}
-	return s, true
+	return []byte(s), true
 }

@@ -2,7 +2,9 @@ package testutil
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -79,5 +81,23 @@ func TestWaitForTimeoutSaysWhatAndDetail(t *testing.T) {
 	<-done
 	if want := "timed out after 50ms waiting for never\ndetail here"; f.msg != want {
 		t.Errorf("message %q, want %q", f.msg, want)
+	}
+}
+
+func TestCannedHTTP(t *testing.T) {
+	addr := CannedHTTP(t, func(line string) []byte { return []byte(`{"line":"` + line + `"}`) })
+	for _, path := range []string{"/a", "/b", "/a"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"line":"GET ` + path + ` HTTP/1.1"}`; string(body) != want {
+			t.Errorf("GET %s = %q, want %q", path, body, want)
+		}
 	}
 }
