@@ -144,11 +144,29 @@ func (r *Result) fieldError(name string, err error) {
 	r.FieldErrors = append(r.FieldErrors, FieldError{Field: name, Reason: err.Error()})
 }
 
+// paramKeys are the params members the field tables read, so decoding
+// params copies only the names of unknown fields out of the body.
+var paramKeys = func() payload.Keys {
+	names := []string{"miner_info"}
+	for _, sc := range schemas {
+		for i := range sc.fields {
+			names = append(names, sc.fields[i].field)
+		}
+		for k := range sc.special {
+			names = append(names, k)
+		}
+	}
+	for i := range minerSummaryFields {
+		names = append(names, minerSummaryFields[i].field)
+	}
+	return payload.NewKeys(names...)
+}()
+
 func decodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("answer has no params")
 	}
-	params, ok := payload.ObjectMembers(raw)
+	params, ok := paramKeys.Members(raw)
 	if !ok {
 		return nil, fmt.Errorf("params is not an object: %s", payload.Truncate(raw))
 	}

@@ -138,7 +138,8 @@ func (s *minerSlab) pairs(n int) []*dto.LabelPair {
 // pair returns a label pair name=value.
 func (s *minerSlab) pair(name *string, value string) *dto.LabelPair {
 	if len(s.lps) == cap(s.lps) || len(s.strs) == cap(s.strs) {
-		return &dto.LabelPair{Name: name, Value: &value}
+		v := value // only here on the heap
+		return &dto.LabelPair{Name: name, Value: &v}
 	}
 	s.strs = append(s.strs, value)
 	s.lps = s.lps[:len(s.lps)+1]

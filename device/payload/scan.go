@@ -70,8 +70,33 @@ func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
 // ObjectMembers collects an object's members into a map (the last of
 // duplicate keys wins, as with encoding/json).
 func ObjectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+	return Keys(nil).Members(raw)
+}
+
+// Keys are the member names a reader expects, each mapped to itself:
+// Members uses these strings for the keys it knows instead of copying
+// them out of the body.
+type Keys map[string]string
+
+// NewKeys returns the Keys of names.
+func NewKeys(names ...string) Keys {
+	k := make(Keys, len(names))
+	for _, n := range names {
+		k[n] = n
+	}
+	return k
+}
+
+// Members is ObjectMembers, with the known keys' strings reused.
+func (k Keys) Members(raw []byte) (map[string]json.RawMessage, bool) {
 	m := make(map[string]json.RawMessage, 64)
-	ok := EachMember(raw, func(k string, v []byte) { m[k] = v })
+	ok := EachMemberBytes(raw, func(key, v []byte) {
+		name, known := k[string(key)]
+		if !known {
+			name = string(key)
+		}
+		m[name] = v
+	})
 	return m, ok
 }
 
