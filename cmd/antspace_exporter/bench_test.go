@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +209,71 @@ func BenchmarkGzip(b *testing.B) {
 			b.ReportMetric(float64(out.Len()), "bytes-out")
 		})
 	}
+}
+
+// BenchmarkProbeTransport is BenchmarkProbeServed for each transport of the
+// A/B (docs/performance.md): the device transport and net/http's Transport
+// with keep-alive on and off.
+func BenchmarkProbeTransport(b *testing.B) {
+	for _, tr := range device.Transports {
+		b.Run(string(tr), func(b *testing.B) {
+			srv := httptest.NewServer(benchExporter(b, mock.HK3, 0, func(o *exporterOptions) { o.transport = tr }))
+			defer srv.Close()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			req := prometheusRequest(b, srv.URL)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatal(resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIdleConnections holds one idle keep-alive connection to each of
+// 500 canned devices and reports what each costs the client: goroutines and
+// bytes of heap and stacks (the canned servers' share is the same for every
+// transport). Run with -benchtime=1x.
+func BenchmarkIdleConnections(b *testing.B) {
+	const devices = 500
+	for _, tr := range []device.Transport{device.TransportDevice, device.TransportStdlib} {
+		b.Run(string(tr), func(b *testing.B) {
+			addrs := make([]string, devices)
+			for i := range addrs {
+				addrs[i] = testutil.CannedHTTP(b, func(string) []byte { return []byte(`{"ok":true,"method":"coolerState","params":{}}`) })
+			}
+			for b.Loop() {
+				c := device.NewClient("bench", 1)
+				c.UseTransport(tr, 1)
+				g0, m0 := runtimeUse()
+				for _, a := range addrs {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					if _, err := c.Read(ctx, a, payload.OpCoolerState, 0); err != nil {
+						b.Fatal(err)
+					}
+					cancel()
+				}
+				g1, m1 := runtimeUse()
+				b.ReportMetric(float64(g1-g0)/devices, "goroutines/conn")
+				b.ReportMetric(float64(m1-m0)/devices, "bytes/conn")
+				c.HTTP.CloseIdleConnections()
+			}
+		})
+	}
+}
+
+// runtimeUse is the goroutines and the heap and stack bytes in use after a
+// collection.
+func runtimeUse() (int, int64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return runtime.NumGoroutine(), int64(ms.HeapInuse + ms.StackInuse)
 }

@@ -43,9 +43,10 @@ type exporterOptions struct {
 	allowAny       bool
 	maxRequests    int
 	maxConns       int
-	maxUpstream    int           // --upstream.max-concurrent; 0 = no bound
-	coalesceWindow time.Duration // --upstream.coalesce-window; 0 = off
-	dangerous      bool          // --control.enable-dangerous-actions
+	maxUpstream    int              // --upstream.max-concurrent; 0 = no bound
+	coalesceWindow time.Duration    // --upstream.coalesce-window; 0 = off
+	transport      device.Transport // --upstream.transport (hidden, A/B only); "" = device
+	dangerous      bool             // --control.enable-dangerous-actions
 }
 
 func newExporter(o exporterOptions) *exporter {
@@ -66,6 +67,9 @@ func newExporter(o exporterOptions) *exporter {
 	}
 	e.client = device.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
 	e.client.LimitConcurrency(o.maxUpstream)
+	if o.transport != "" && o.transport != device.TransportDevice {
+		e.client.UseTransport(o.transport, o.maxConns)
+	}
 	if o.coalesceWindow > 0 {
 		e.client.Coalesce = device.NewCoalescer(o.coalesceWindow, 0)
 		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
