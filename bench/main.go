@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,31 @@ type options struct {
 	perMock      int
 	conns        int
 	exporterEnv  string
+	ab           bool
+}
+
+// variant is one exporter the run measures against the floor.
+type variant struct {
+	name string   // column heading
+	args []string // exporter flags besides the common ones
+}
+
+// abTransports are the exporters of the transport A/B (-ab): the same
+// exporter with its device transport and with net/http's Transport, keep-
+// alive on and off (docs/performance.md).
+var abTransports = []string{"device", "stdlib", "stdlib-no-keepalive"}
+
+// variants are the exporters to measure: one, or the A/B's three.
+func (o options) variants() []variant {
+	extra := strings.Fields(o.exporterArgs)
+	if !o.ab {
+		return []variant{{name: "exporter", args: extra}}
+	}
+	var vs []variant
+	for _, t := range abTransports {
+		vs = append(vs, variant{name: t, args: append(slices.Clone(extra), "--upstream.transport="+t)})
+	}
+	return vs
 }
 
 func main() {
@@ -68,6 +94,7 @@ func main() {
 	flag.IntVar(&o.perMock, "mock.per-process", 3000, "containers per mock process (each needs a listener and connections within its open-file limit)")
 	flag.IntVar(&o.conns, "conns-per-container", 0, "connections per container for both the floor client and the exporter (--upstream.max-connections-per-container); 0: 2, or 1 when 2 per container would not fit the open-file limit")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
+	flag.BoolVar(&o.ab, "ab", envString("BENCH_AB", "") != "", "transport A/B: measure the exporter with its device transport and with net/http's Transport, keep-alive on and off, in one run (env BENCH_AB=1)")
 	flag.BoolVar(&o.ha, "ha", envString("BENCH_HA", "") != "", "exporter phase as an HA Prometheus pair: every probe sent twice at once (env BENCH_HA=1)")
 	flag.Parse()
 	if o.warmup < 0 {
@@ -112,37 +139,53 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"--config.file", fl.inventory, "--log.level", "warn",
-		"--upstream.max-connections-per-container", strconv.Itoa(o.conns)}
-	exp, err := harness.StartExporter(harness.ExporterOptions{
-		Bin:     filepath.Join(o.bin, "antspace_exporter"),
-		Args:    append(args, strings.Fields(o.exporterArgs)...),
-		Env:     strings.Fields(o.exporterEnv),
-		LogFile: filepath.Join(tmp, "exporter.log"),
-	})
-	if err != nil {
-		return err
+	var exps []*harness.Exporter
+	defer func() {
+		for _, e := range exps {
+			e.Stop()
+		}
+	}()
+	for i, v := range o.variants() {
+		args := []string{"--config.file", fl.inventory, "--log.level", "warn",
+			"--upstream.max-connections-per-container", strconv.Itoa(o.conns)}
+		exp, err := harness.StartExporter(harness.ExporterOptions{
+			Bin:     filepath.Join(o.bin, "antspace_exporter"),
+			Args:    append(args, v.args...),
+			Env:     strings.Fields(o.exporterEnv),
+			LogFile: filepath.Join(tmp, fmt.Sprintf("exporter-%d.log", i)),
+		})
+		if err != nil {
+			return err
+		}
+		exps = append(exps, exp)
 	}
-	defer exp.Stop()
 
-	floor, exporter := measure(o, fl, exp)
+	floor, results := measure(o, fl, exps)
 	if err := fl.alive(); err != nil {
 		return err
 	}
-	if err := exp.Alive(); err != nil {
-		return err
+	for _, e := range exps {
+		if err := e.Alive(); err != nil {
+			return err
+		}
 	}
-	rep := report{opts: o, floor: floor, exporter: exporter, when: time.Now().UTC(), cpus: runtime.NumCPU()}
+	rep := report{opts: o, floor: floor, when: time.Now().UTC(), cpus: runtime.NumCPU()}
+	for i, v := range o.variants() {
+		rep.exporters = append(rep.exporters, measured{name: v.name, res: results[i]})
+	}
 	return rep.write()
 }
 
 // measure alternates the floor (the generator reads the devices itself) and
-// the exporter phase (the same schedule through /probe) in rounds; the first
-// round of each starts with the warm-up.
-func measure(o options, fl *fleet, exp *harness.Exporter) (floor, exporter phaseResult) {
+// each exporter (the same schedule through /probe) in rounds; the first
+// round of each starts with the warm-up. Exporters not being measured sit
+// idle with their connections open.
+func measure(o options, fl *fleet, exps []*harness.Exporter) (floor phaseResult, results []phaseResult) {
 	g := newGenerator(o)
 	rounds := max(1, o.rounds)
 	slice := o.duration / time.Duration(rounds)
+	results = make([]phaseResult, len(exps))
+	names := o.variants()
 	for round := range rounds {
 		warmup := time.Duration(0)
 		if round == 0 {
@@ -150,12 +193,16 @@ func measure(o options, fl *fleet, exp *harness.Exporter) (floor, exporter phase
 		}
 		fmt.Printf("round %d/%d: floor, fetching coolerState + minerInfo straight from the mock ...\n", round+1, rounds)
 		floor.merge(g.phase(fl, g.fetchDirect, nil, warmup, slice))
-		fmt.Printf("round %d/%d: exporter, probing every container through /probe ...\n", round+1, rounds)
-		exporter.merge(g.phase(fl, g.probe(exp.URL), exp, warmup, slice))
+		for i, exp := range exps {
+			fmt.Printf("round %d/%d: %s, probing every container through /probe ...\n", round+1, rounds, names[i].name)
+			results[i].merge(g.phase(fl, g.probe(exp.URL), exp, warmup, slice))
+		}
 	}
 	floor.sortLatencies()
-	exporter.sortLatencies()
-	return floor, exporter
+	for i := range results {
+		results[i].sortLatencies()
+	}
+	return floor, results
 }
 
 func envString(key, def string) string {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,10 +17,17 @@ import (
 
 // report is a run's floor and exporter figures, as markdown and CSV.
 type report struct {
-	opts            options
-	floor, exporter phaseResult
-	when            time.Time
-	cpus            int
+	opts      options
+	floor     phaseResult
+	exporters []measured // one, or the A/B's variants
+	when      time.Time
+	cpus      int
+}
+
+// measured is one exporter's figures.
+type measured struct {
+	name string
+	res  phaseResult
 }
 
 // write prints the markdown table and writes it and the CSV to -out as
@@ -49,6 +57,9 @@ func (o options) resultName() string {
 	if o.miners > 0 {
 		name += fmt.Sprintf("-m%d", o.miners)
 	}
+	if o.ab {
+		name += "-ab"
+	}
 	if o.ha {
 		name += "-ha"
 	}
@@ -64,13 +75,19 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 type row struct {
-	name, unit      string
-	floor, exporter float64
-	ratio           bool // print exporter/floor
+	name, unit string
+	values     []float64 // floor, then each exporter
+	ratio      bool      // print exporter/floor
 }
 
-func (r report) rows() []row {
-	f, e := r.floor, r.exporter
+// column is one metric of a phase.
+type column struct {
+	name, unit string
+	ratio      bool
+	value      func(phaseResult) float64
+}
+
+func columns() []column {
 	per := func(cpu float64, n int64) float64 {
 		if n == 0 {
 			return 0
@@ -78,21 +95,33 @@ func (r report) rows() []row {
 		return cpu / float64(n)
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return []row{
-		{"probes/s (floor: fetch pairs/s)", "1/s", float64(f.probes) / f.duration.Seconds(), float64(e.probes) / e.duration.Seconds(), true},
-		{"p50 latency", "ms", ms(quantile(f.latencies, 0.5)), ms(quantile(e.latencies, 0.5)), true},
-		{"p99 latency", "ms", ms(quantile(f.latencies, 0.99)), ms(quantile(e.latencies, 0.99)), true},
-		{"CPU per probe (floor: client CPU per fetch pair)", "ms", 1000 * per(f.cpu, f.probes), 1000 * per(e.cpu, e.probes), true},
-		{"CPU share of one core", "%", 100 * f.cpu / f.duration.Seconds(), 100 * e.cpu / e.duration.Seconds(), true},
-		{"peak RSS (VmHWM)", "MiB", f.rssKiB / 1024, e.rssKiB / 1024, true},
-		{"Go heap in use at the end", "MiB", f.heapMiB, e.heapMiB, true},
-		{"Go stacks in use at the end", "MiB", f.stackMiB, e.stackMiB, true},
-		{"goroutines (peak sampled)", "", f.goroutines, e.goroutines, true},
-		{"upstream requests per probe", "", f.upstreamPerProbe, e.upstreamPerProbe, true},
-		{"mock CPU per probe", "ms", 1000 * per(f.mockCPU, f.probes), 1000 * per(e.mockCPU, e.probes), true},
-		{"errors", "", float64(f.errors), float64(e.errors), false},
-		{"probes measured", "", float64(f.probes), float64(e.probes), false},
+	return []column{
+		{"probes/s (floor: fetch pairs/s)", "1/s", true, func(p phaseResult) float64 { return float64(p.probes) / p.duration.Seconds() }},
+		{"p50 latency", "ms", true, func(p phaseResult) float64 { return ms(quantile(p.latencies, 0.5)) }},
+		{"p99 latency", "ms", true, func(p phaseResult) float64 { return ms(quantile(p.latencies, 0.99)) }},
+		{"CPU per probe (floor: client CPU per fetch pair)", "ms", true, func(p phaseResult) float64 { return 1000 * per(p.cpu, p.probes) }},
+		{"CPU share of one core", "%", true, func(p phaseResult) float64 { return 100 * p.cpu / p.duration.Seconds() }},
+		{"peak RSS (VmHWM)", "MiB", true, func(p phaseResult) float64 { return p.rssKiB / 1024 }},
+		{"Go heap in use at the end", "MiB", true, func(p phaseResult) float64 { return p.heapMiB }},
+		{"Go stacks in use at the end", "MiB", true, func(p phaseResult) float64 { return p.stackMiB }},
+		{"goroutines (peak sampled)", "", true, func(p phaseResult) float64 { return p.goroutines }},
+		{"upstream requests per probe", "", true, func(p phaseResult) float64 { return p.upstreamPerProbe }},
+		{"mock CPU per probe", "ms", true, func(p phaseResult) float64 { return 1000 * per(p.mockCPU, p.probes) }},
+		{"errors", "", false, func(p phaseResult) float64 { return float64(p.errors) }},
+		{"probes measured", "", false, func(p phaseResult) float64 { return float64(p.probes) }},
 	}
+}
+
+func (r report) rows() []row {
+	var rows []row
+	for _, c := range columns() {
+		rw := row{name: c.name, unit: c.unit, ratio: c.ratio, values: []float64{c.value(r.floor)}}
+		for _, e := range r.exporters {
+			rw.values = append(rw.values, c.value(e.res))
+		}
+		rows = append(rows, rw)
+	}
+	return rows
 }
 
 func fmtNum(v float64) string {
@@ -125,41 +154,59 @@ func (r report) markdown() string {
 	if o.ha {
 		b.WriteString("HA pair: in the exporter phase every probe is sent twice at once, as by two Prometheus servers; figures are per probe.\n")
 	}
-	b.WriteString("\n| metric | floor | exporter | exporter / floor |\n|---|---:|---:|---:|\n")
+	b.WriteString("\n| metric | floor |")
+	for _, e := range r.exporters {
+		fmt.Fprintf(&b, " %s | %s / floor |", e.name, e.name)
+	}
+	b.WriteString("\n|---|---:|" + strings.Repeat("---:|---:|", len(r.exporters)) + "\n")
 	for _, rw := range r.rows() {
 		name := rw.name
 		if rw.unit != "" {
 			name += " (" + rw.unit + ")"
 		}
-		ratio := ""
-		if rw.ratio && rw.floor != 0 {
-			ratio = fmt.Sprintf("%.2f×", rw.exporter/rw.floor)
+		fmt.Fprintf(&b, "| %s | %s |", name, fmtNum(rw.values[0]))
+		for _, v := range rw.values[1:] {
+			ratio := ""
+			if rw.ratio && rw.values[0] != 0 {
+				ratio = fmt.Sprintf("%.2f×", v/rw.values[0])
+			}
+			fmt.Fprintf(&b, " %s | %s |", fmtNum(v), ratio)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, fmtNum(rw.floor), fmtNum(rw.exporter), ratio)
+		b.WriteString("\n")
 	}
-	if len(r.floor.firstErrors)+len(r.exporter.firstErrors) > 0 {
-		b.WriteString("\nFirst errors:\n")
-		for _, e := range r.floor.firstErrors {
-			fmt.Fprintf(&b, "- floor: %s\n", e)
+	errs := slices.Clone(r.floor.firstErrors)
+	for i := range errs {
+		errs[i] = "floor: " + errs[i]
+	}
+	for _, e := range r.exporters {
+		for _, msg := range e.res.firstErrors {
+			errs = append(errs, e.name+": "+msg)
 		}
-		for _, e := range r.exporter.firstErrors {
-			fmt.Fprintf(&b, "- exporter: %s\n", e)
+	}
+	if len(errs) > 0 {
+		b.WriteString("\nFirst errors:\n")
+		for _, e := range errs {
+			fmt.Fprintf(&b, "- %s\n", e)
 		}
 	}
 	return b.String()
 }
 
+// csv has a line per metric and exporter.
 func (r report) csv() []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"n", "interval_seconds", "metric", "unit", "floor", "exporter", "ratio"})
+	_ = w.Write([]string{"n", "interval_seconds", "exporter", "metric", "unit", "floor", "value", "ratio"})
 	for _, rw := range r.rows() {
-		ratio := ""
-		if rw.ratio && rw.floor != 0 {
-			ratio = strconv.FormatFloat(rw.exporter/rw.floor, 'g', 4, 64)
+		for i, e := range r.exporters {
+			v := rw.values[i+1]
+			ratio := ""
+			if rw.ratio && rw.values[0] != 0 {
+				ratio = strconv.FormatFloat(v/rw.values[0], 'g', 4, 64)
+			}
+			_ = w.Write([]string{strconv.Itoa(r.opts.n), fmtNum(r.opts.interval.Seconds()), e.name, rw.name, rw.unit,
+				strconv.FormatFloat(rw.values[0], 'g', 6, 64), strconv.FormatFloat(v, 'g', 6, 64), ratio})
 		}
-		_ = w.Write([]string{strconv.Itoa(r.opts.n), fmtNum(r.opts.interval.Seconds()), rw.name, rw.unit,
-			strconv.FormatFloat(rw.floor, 'g', 6, 64), strconv.FormatFloat(rw.exporter, 'g', 6, 64), ratio})
 	}
 	w.Flush()
 	return buf.Bytes()
