@@ -111,9 +111,18 @@ var benchTypes = []struct {
 // conversion, text exposition and gzip. Client and device are in this
 // process too; the CPU profile tells them apart.
 func BenchmarkProbeServed(b *testing.B) {
-	for _, tc := range benchTypes {
+	for _, tc := range []struct {
+		name  string
+		typ   mock.Type
+		miner int
+		none  bool
+	}{
+		{"hk3", mock.HK3, 0, false}, {"immersion", mock.Immersion, 0, false},
+		{"hk3-uncompressed", mock.HK3, 0, true}, // --web.probe-compression=none
+		{"hk3-120-miners", mock.HK3, 120, false},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv := httptest.NewServer(benchExporter(b, tc.typ, 0))
+			srv := httptest.NewServer(benchExporter(b, tc.typ, tc.miner, func(o *exporterOptions) { o.noCompression = tc.none }))
 			defer srv.Close()
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			req := prometheusRequest(b, srv.URL)

@@ -29,6 +29,7 @@ type probeHandler struct {
 	timeoutOffset time.Duration
 	allowAny      bool
 	probes        *prometheus.CounterVec
+	noCompression bool // --web.probe-compression=none
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +67,7 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.Duration, res.Timeout = time.Since(start), timeout
 	h.logResult(target, t, res)
 
-	serveGathered(w, r, res, h.logger) // the Result gathers itself (collector.Result.Gather)
+	serveGathered(w, r, res, h.logger, !h.noCompression) // the Result gathers itself (collector.Result.Gather)
 }
 
 func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result) {

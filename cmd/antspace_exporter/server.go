@@ -46,6 +46,7 @@ type exporterOptions struct {
 	maxUpstream    int              // --upstream.max-concurrent; 0 = no bound
 	coalesceWindow time.Duration    // --upstream.coalesce-window; 0 = off
 	transport      device.Transport // --upstream.transport (hidden, A/B only); "" = device
+	noCompression  bool             // --web.probe-compression=none
 	dangerous      bool             // --control.enable-dangerous-actions
 }
 
@@ -92,6 +93,7 @@ func newExporter(o exporterOptions) *exporter {
 		timeoutOffset: secondsDuration(o.timeoutOffset),
 		allowAny:      o.allowAny,
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
+		noCompression: o.noCompression,
 	}
 	e.dangerous = o.dangerous
 	e.control = control.New(control.Options{
