@@ -29,7 +29,7 @@ func cannedPair(b *testing.B) string {
 	answers := map[string][]byte{}
 	for _, op := range []string{payload.OpCoolerState, payload.OpMinerInfo} {
 		rec := &recorder{header: http.Header{}}
-		req, _ := http.NewRequest(http.MethodGet, device.DeviceURL("dev", op, nil), nil)
+		req, _ := http.NewRequest(http.MethodGet, device.URL("dev", op, nil), nil)
 		c.ServeHTTP(rec, req)
 		answers[op] = rec.body
 	}
@@ -74,7 +74,7 @@ func BenchmarkReadPair(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, op := range []string{payload.OpCoolerState, payload.OpMinerInfo} {
-					resp, err := hc.Get(device.DeviceURL(addr, op, nil))
+					resp, err := hc.Get(device.URL(addr, op, nil))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,17 +107,16 @@ const idleConnTimeout = 90 * time.Second
 // the exporter at an arbitrary address.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// DeviceURL builds the controller URL for an operation.
-func DeviceURL(address, operation string, extra url.Values) string {
-	base := address
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
+// URL builds the controller URL for an operation.
+func URL(address, operation string, extra url.Values) string {
 	q := url.Values{"operation": {operation}}
-	for k, v := range extra {
-		q[k] = v
+	maps.Copy(q, extra)
+	if !strings.Contains(address, "://") {
+		// url.URL escapes what a host:port may hold that a URL must
+		// escape (an IPv6 zone's %).
+		return (&url.URL{Scheme: "http", Host: address, Path: "/cooler", RawQuery: q.Encode()}).String()
 	}
-	return strings.TrimRight(base, "/") + "/cooler?" + q.Encode()
+	return strings.TrimRight(address, "/") + "/cooler?" + q.Encode()
 }
 
 // Call performs one operation and returns the decoded envelope. Any transport
@@ -137,11 +137,12 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
-	reqCtx := ctx
+	limit := c.bodyLimit()
+	reqCtx := context.WithValue(ctx, bodyLimitKey{}, limit) // bounds what the transport reads (wireBudget)
 	if !payload.IsRead(operation) {
-		reqCtx = context.WithValue(ctx, noRetryKey{}, true) // a write is sent at most once
+		reqCtx = context.WithValue(reqCtx, noRetryKey{}, true) // a write is sent at most once
 	}
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, URL(address, operation, extra), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad request: %w", operation, err)
 	}
@@ -156,9 +157,11 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		}
 		return nil, fmt.Errorf("%s: request failed: %w", operation, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the limit or failed: nothing left to report
 
-	limit := c.bodyLimit()
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

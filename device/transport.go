@@ -2,6 +2,7 @@ package device
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,10 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.sweep()
 	for attempt := 0; ; attempt++ {
 		conn, reused := t.get(p), true
+		for conn != nil && idleConnUnusable(conn) {
+			_ = conn.Close() // unsolicited bytes or closed by the controller
+			conn = t.get(p)
+		}
 		if conn == nil {
 			reused = false
 			c, err := t.dialer.DialContext(ctx, "tcp", host)
@@ -118,7 +123,7 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		conn.Close()
+		_ = conn.Close()
 		if reused && attempt == 0 && ctx.Err() == nil && errors.Is(err, errNoAnswer) && ctx.Value(noRetryKey{}) == nil {
 			continue // a stale keep-alive connection
 		}
@@ -156,19 +161,37 @@ func (t *deviceTransport) exchange(ctx context.Context, p *hostPool, conn net.Co
 		return nil, t.ioError(ctx, fmt.Errorf("%w: %w", errNoAnswer, err))
 	}
 
+	// The answer is read through a byte budget (wireBudget) and its head
+	// by readHead, which bounds every line, the header count, all heads
+	// together and the 1xx answers; http.ReadResponse then parses the
+	// checked head and frames the body. Two pooled readers: br on the
+	// connection, hr for http.ReadResponse over the head and then br.
+	budget := wireBudget(ctx)
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
+	br.Reset(&budgetReader{r: conn, left: budget, size: budget})
+	head := headPool.Get().(*bytes.Buffer)
+	hr := readerPool.Get().(*bufio.Reader)
+	fail := func(err error) (*http.Response, error) {
 		stop()
 		br.Reset(nil)
 		readerPool.Put(br)
+		hr.Reset(nil)
+		readerPool.Put(hr)
+		putHead(head)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isConnReset(err) {
 			err = fmt.Errorf("%w: %w", errNoAnswer, err)
 		}
 		return nil, t.ioError(ctx, err)
 	}
-	resp.Body = &pooledBody{t: t, p: p, conn: conn, br: br, body: resp.Body, stop: stop, reusable: !resp.Close && !req.Close, ctx: ctx}
+	if err := readHead(br, head); err != nil {
+		return fail(err)
+	}
+	hr.Reset(io.MultiReader(bytes.NewReader(head.Bytes()), br))
+	resp, err := http.ReadResponse(hr, req)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Body = &pooledBody{t: t, p: p, conn: conn, br: br, hr: hr, head: head, body: resp.Body, stop: stop, reusable: !resp.Close && !req.Close, ctx: ctx}
 	return resp, nil
 }
 
@@ -198,7 +221,7 @@ func (t *deviceTransport) get(p *hostPool) net.Conn {
 		if now.Sub(ic.since) < t.idleTimeout {
 			return ic.conn
 		}
-		ic.conn.Close()
+		_ = ic.conn.Close()
 	}
 	return nil
 }
@@ -225,7 +248,7 @@ func (t *deviceTransport) sweep() {
 			if now.Sub(ic.since) < t.idleTimeout {
 				keep = append(keep, ic)
 			} else {
-				ic.conn.Close()
+				_ = ic.conn.Close()
 			}
 		}
 		clear(p.idle[len(keep):])
@@ -242,7 +265,7 @@ func (t *deviceTransport) CloseIdleConnections() {
 	defer t.mu.Unlock()
 	for host, p := range t.hosts {
 		for _, ic := range p.idle {
-			ic.conn.Close()
+			_ = ic.conn.Close()
 		}
 		p.idle = nil
 		if p.users == 0 {
@@ -260,7 +283,9 @@ type pooledBody struct {
 	t        *deviceTransport
 	p        *hostPool
 	conn     net.Conn
-	br       *bufio.Reader
+	br       *bufio.Reader // on the connection
+	hr       *bufio.Reader // http.ReadResponse's, over the head and br
+	head     *bytes.Buffer // the answer's head, which hr may still refer to
 	body     io.ReadCloser
 	stop     func() bool
 	ctx      context.Context
@@ -278,7 +303,7 @@ func (b *pooledBody) Read(buf []byte) (int, error) {
 		return 0, errors.New("read on a closed body")
 	}
 	n, err := b.body.Read(buf)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		b.eof = true
 	} else if err != nil {
 		err = b.t.ioError(b.ctx, err)
@@ -294,15 +319,18 @@ func (b *pooledBody) Close() error {
 	}
 	b.done = true
 	stillOurs := b.stop() // false: the context ended and may have poisoned the deadline
-	if b.eof && b.reusable && stillOurs && b.br.Buffered() == 0 {
+	if b.eof && b.reusable && stillOurs && b.br.Buffered() == 0 && b.hr.Buffered() == 0 {
 		_ = b.body.Close() // at EOF: no I/O
 		b.t.put(b.p, b.conn)
 	} else {
-		b.conn.Close() // first, so closing the body does not drain a long answer
+		_ = b.conn.Close() // first, so closing the body does not drain a long answer
 		_ = b.body.Close()
 	}
 	b.br.Reset(nil)
 	readerPool.Put(b.br)
+	b.hr.Reset(nil)
+	readerPool.Put(b.hr)
+	putHead(b.head)
 	b.t.release(b.p, true)
 	return nil
 }

@@ -11,10 +11,13 @@ import (
 // allocBudget is the most heap allocations one /probe may make in the
 // exporter's handler: two upstream reads from a canned device (which
 // allocates nothing per request), conversion, text exposition and gzip, as
-// Prometheus asks for it. Measured at 223 (hk3) and 224 (immersion) with 12
-// miners each, before this budget 619; the budget leaves about 20 % for
-// honest changes. A change that needs more says so here, with the reason.
-const allocBudget = 270
+// Prometheus asks for it, and the probe's own log lines kept for the debug
+// view and the landing page's history (debug.go). Measured at 223 (hk3) and
+// 224 (immersion) with 12 miners each in round two of the performance work
+// (619 before it); the probe log lines then added 92 (315 and 317). The
+// budget leaves about 20 % for honest changes. A change that needs more says
+// so here, with the reason.
+const allocBudget = 380
 
 // budget is b, with a fifth more under the race detector (it allocates too:
 // 255 instead of 223 per probe).
@@ -53,7 +56,7 @@ func TestProbeAllocationBudget(t *testing.T) {
 // The budget grows with the miners, not with each of their series: with
 // 120 miners per container a probe stays within 4 allocations per extra
 // miner over the budget (the miner's address, model and firmware strings;
-// measured 3.2).
+// measured 3.2: 662 at 120 miners).
 func TestProbeAllocationsPerMiner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation counting")

@@ -40,7 +40,7 @@ func recordedAnswers(tb testing.TB, typ mock.Type, miners int) (cooler, minerInf
 	}
 	get := func(op string) []byte {
 		rec := httptest.NewRecorder()
-		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, device.DeviceURL("dev", op, nil), nil))
+		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, device.URL("dev", op, nil), nil))
 		if rec.Code != http.StatusOK {
 			tb.Fatalf("%s: %d", op, rec.Code)
 		}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -33,6 +33,7 @@ type exporter struct {
 	dangerous     bool // --control.enable-dangerous-actions
 	telemetryPath string
 	maxRequests   int
+	open          bool // any host:port is probed: no inventory file, or --probe.allow-any-target
 }
 
 type exporterOptions struct {
@@ -42,15 +43,23 @@ type exporterOptions struct {
 	timeoutOffset  float64
 	allowAny       bool
 	maxRequests    int
+	maxPerTarget   int // --web.max-requests-per-target; 0 = no bound
 	maxConns       int
 	maxUpstream    int              // --upstream.max-concurrent; 0 = no bound
 	coalesceWindow time.Duration    // --upstream.coalesce-window; 0 = off
 	transport      device.Transport // --upstream.transport (hidden, A/B only); "" = device
 	noCompression  bool             // --web.probe-compression=none
 	dangerous      bool             // --control.enable-dangerous-actions
+	proberLevel    string           // --log.prober; "" = warn
+	proberRepeat   time.Duration    // --log.prober.repeat-interval; 0 logs every failure
+	historyLimit   int              // --history.limit; 0 = defaultHistoryLimit
 }
 
 func newExporter(o exporterOptions) *exporter {
+	prober := newProberLog(o.proberLevel, o.proberRepeat)
+	if o.historyLimit == 0 {
+		o.historyLimit = defaultHistoryLimit
+	}
 	reg := prometheus.NewRegistry()
 	e := &exporter{
 		logger:        o.logger,
@@ -58,6 +67,10 @@ func newExporter(o exporterOptions) *exporter {
 		registry:      reg,
 		telemetryPath: o.telemetryPath,
 		maxRequests:   o.maxRequests,
+		// Open mode is decided here, at start-up, and never by what a
+		// (re)loaded file lists: an inventory that becomes empty must not
+		// open /probe to every address.
+		open: o.configFile == "" || o.allowAny,
 	}
 	// Series whose label values are known up front start at 0, so rate()
 	// and dashboards see them before the first event.
@@ -91,8 +104,11 @@ func newExporter(o exporterOptions) *exporter {
 		client:        e.client,
 		logger:        o.logger,
 		timeoutOffset: secondsDuration(o.timeoutOffset),
-		allowAny:      o.allowAny,
+		open:          e.open,
+		perTarget:     newTargetLimiter(o.maxPerTarget),
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
+		prober:        prober,
+		history:       newProbeHistory(o.historyLimit),
 		noCompression: o.noCompression,
 	}
 	e.dangerous = o.dangerous
@@ -124,6 +140,12 @@ func (e *exporter) reload() error {
 		e.probe.probes.WithLabelValues(m, "failure")
 	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	for _, w := range c.Warnings() {
+		level.Warn(e.logger).Log("msg", "config warning", "file", e.config.Path(), "warning", w)
+	}
+	if !c.HasInventory() && !e.open {
+		level.Warn(e.logger).Log("msg", "the inventory lists no containers: /probe accepts no target until it does (to probe any host:port, start without --config.file or with --probe.allow-any-target)", "file", e.config.Path())
+	}
 	return nil
 }
 
@@ -131,6 +153,7 @@ func (e *exporter) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	limit := newRequestLimiter(e.maxRequests)
 	mux.Handle("/probe", limit.wrap(e.probe))
+	mux.Handle("/logs", &logsHandler{history: e.probe.history})
 	mux.Handle("/sd", &sdHandler{config: e.config})
 	mux.Handle("/config", &configHandler{config: e.config})
 	mux.Handle(control.Prefix, e.control)
@@ -182,14 +205,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 	}
 	var extra strings.Builder
 	fmt.Fprintf(&extra, "<h2>Control</h2><p>%s</p>", html.EscapeString(control.Summary(c, e.dangerous)))
-	if c.HasInventory() {
-		extra.WriteString("<h2>Containers</h2><ul>")
-		for _, ct := range c.Containers {
-			fmt.Fprintf(&extra, `<li><a href="/probe?target=%s">%s</a> (%s, %s)</li>`,
-				url.QueryEscape(ct.Name), html.EscapeString(ct.Name), html.EscapeString(ct.Type), html.EscapeString(ct.Address))
-		}
-		extra.WriteString("</ul>")
-	}
+	extra.WriteString(historyHTML(c, e.probe.history, time.Now()))
 	return web.NewLandingPage(web.LandingConfig{
 		Name:        "Antspace Exporter",
 		Description: "Prometheus exporter for Antspace HK3 and Immersion cooling containers",
@@ -231,4 +247,47 @@ func (l *requestLimiter) wrap(h http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("too many concurrent requests (limit %d, --web.max-requests); retry later", cap(l.slots)), http.StatusServiceUnavailable)
 		}
 	})
+}
+
+// targetLimiter bounds the probes in flight per target address (normalised by
+// config.Resolve), beside the global --web.max-requests: a flood of probes of
+// one hanging controller takes at most max of the global slots and answers
+// the rest 503 at once, so probes of other containers still get through.
+type targetLimiter struct {
+	max int // 0: no bound
+
+	mu       sync.Mutex
+	inFlight map[string]int
+}
+
+func newTargetLimiter(n int) *targetLimiter {
+	return &targetLimiter{max: max(n, 0), inFlight: map[string]int{}}
+}
+
+// acquire takes a slot for address; ok is false when all are in use. The
+// map holds only addresses with probes in flight.
+func (l *targetLimiter) acquire(address string) (release func(), ok bool) {
+	if l == nil || l.max == 0 {
+		return func() {}, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight[address] >= l.max {
+		return nil, false
+	}
+	l.inFlight[address]++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.inFlight[address]--; l.inFlight[address] <= 0 {
+			delete(l.inFlight, address)
+		}
+	}, true
+}
+
+// count is the number of probes of address in flight.
+func (l *targetLimiter) count(address string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inFlight[address]
 }
