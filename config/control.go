@@ -98,6 +98,8 @@ type Control struct {
 	// AuthFailuresPerMinute is how many failed authentications one client
 	// address may make per minute (also the burst) before it gets 429.
 	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
+	// Site settings (control_site.go): approvals, batch and pending bounds.
+	ControlSite `yaml:",inline"`
 
 	all ControlCredentials // inline ones plus the credentials file's
 }
@@ -117,6 +119,9 @@ type ControlCredential struct {
 	Name    string            `yaml:"name"`
 	Hash    promconfig.Secret `yaml:"hash"`
 	Actions []string          `yaml:"actions,omitempty"`
+	// Selector scopes the credential to the inventory containers it matches
+	// (see scope.go); empty means every container.
+	Selector string `yaml:"selector,omitempty"`
 }
 
 // Allows reports whether the credential may perform action.
@@ -165,6 +170,7 @@ func (ctl *Control) Limits() ControlLimits {
 		BatchConcurrency:      DefaultBatchConcurrency,
 		AuthFailuresPerMinute: DefaultAuthFailuresPerMin,
 	}
+	defaultSiteLimits(&l)
 	if ctl == nil {
 		return l
 	}
@@ -186,6 +192,7 @@ func (ctl *Control) Limits() ControlLimits {
 	if ctl.AuthFailuresPerMinute > 0 {
 		l.AuthFailuresPerMinute = ctl.AuthFailuresPerMinute
 	}
+	ctl.siteLimits(&l)
 	return l
 }
 
@@ -195,6 +202,7 @@ type ControlLimits struct {
 	Timeout, VerifyTimeout   time.Duration
 	BatchConcurrency         int
 	AuthFailuresPerMinute    int
+	SiteLimits
 }
 
 // validate checks the section as written, without reading the credentials
@@ -231,6 +239,14 @@ func (ctl *Control) validate() error {
 		return errors.New("control.batch_concurrency must not be negative")
 	case ctl.AuthFailuresPerMinute < 0:
 		return errors.New("control.auth_failures_per_minute must not be negative")
+	}
+	if err := ctl.validateSite(); err != nil {
+		return err
+	}
+	if ctl.CredentialsFile == "" { // otherwise loadFiles checks with the file's credentials
+		if err := ctl.validateApprovalHolders(all); err != nil {
+			return err
+		}
 	}
 	ctl.all = all
 	return nil
@@ -289,6 +305,9 @@ func (ctl *Control) loadFiles() error {
 		Users:  append(append([]*ControlCredential(nil), ctl.Users...), file.Users...),
 	}
 	if err := validateAllCredentials(all); err != nil {
+		return err
+	}
+	if err := ctl.validateApprovalHolders(all); err != nil {
 		return err
 	}
 	ctl.all = all
@@ -373,6 +392,9 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 		// and an error message ends up in a log.
 		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
 			return fmt.Errorf("%s %q: hash is not a bcrypt hash (want $2a$/$2b$/$2y$, the cost and 53 characters, e.g. from `antspace_exporter --control.hash-secret`; the value is not shown)", where, c.Name)
+		}
+		if err := c.validateScope(where); err != nil {
+			return err
 		}
 		for _, a := range c.Actions {
 			known := false
