@@ -61,7 +61,7 @@ func (g *generator) probe(base string) func(context.Context, target) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }() // read to its end below
 		body, err := io.ReadAll(resp.Body)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (g *generator) getJSON(ctx context.Context, address, op string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to its end below
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err

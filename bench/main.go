@@ -129,7 +129,7 @@ func run(o options) error {
 	if o.keep {
 		fmt.Println("temporary directory:", tmp)
 	} else {
-		defer os.RemoveAll(tmp)
+		defer func() { _ = os.RemoveAll(tmp) }() // a temporary directory; nothing to do if it stays
 	}
 
 	fl, err := startFleet(o, tmp)

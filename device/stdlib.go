@@ -11,6 +11,7 @@ import (
 // harness (docs/performance.md) and are reachable only through a hidden flag.
 type Transport string
 
+// The transports.
 const (
 	TransportDevice            Transport = "device"              // deviceTransport (transport.go)
 	TransportStdlib            Transport = "stdlib"              // net/http.Transport with keep-alive

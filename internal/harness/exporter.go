@@ -45,7 +45,7 @@ func StartExporter(o ExporterOptions) (*Exporter, error) {
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // /-/ready's short answer; only the status matters
 		return resp.StatusCode == http.StatusOK
 	}); err != nil {
 		p.Stop()
@@ -62,6 +62,6 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	addr := ln.Addr().String()
+	return addr, ln.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as a fake exporter (the helper-process pattern):
@@ -33,11 +34,12 @@ func fakeExporter() {
 	addr := fs.String("web.listen-address", "", "")
 	_ = fs.Parse(os.Args[1:])
 	mux := http.NewServeMux()
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintln(w, "Ready") })
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "# TYPE up_total counter\nup_total{op=\"a\"} 2\nup_total{op=\"b\"} 3\n# TYPE go_goroutines gauge\ngo_goroutines 7\n")
+		_, _ = fmt.Fprint(w, "# TYPE up_total counter\nup_total{op=\"a\"} 2\nup_total{op=\"b\"} 3\n# TYPE go_goroutines gauge\ngo_goroutines 7\n")
 	})
-	fmt.Println(http.ListenAndServe(*addr, mux))
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Println(srv.ListenAndServe())
 	os.Exit(1)
 }
 
@@ -114,7 +116,7 @@ func TestScrapeRejectsBadPages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(tc.code)
-				fmt.Fprint(w, tc.body)
+				_, _ = fmt.Fprint(w, tc.body)
 			}))
 			defer srv.Close()
 			if m, err := Scrape(srv.URL); err == nil {

@@ -36,13 +36,13 @@ func Start(path string, args []string, logFile string, env ...string) (*Process,
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childAttrs()
 	if err := cmd.Start(); err != nil {
-		f.Close()
+		_ = f.Close() // nothing was written; the start error is the one to report
 		return nil, err
 	}
 	p := &Process{Name: filepath.Base(path), Log: logFile, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
-		f.Close()
+		_ = f.Close() // the child wrote through its own descriptor; this one only kept the file open
 		close(p.done)
 	}()
 	return p, nil
@@ -59,7 +59,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 func (p *Process) Alive() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited: %v; log %s:\n%s", p.Name, p.err, p.Log, p.Tail(2000))
+		return fmt.Errorf("%s exited: %w; log %s:\n%s", p.Name, p.err, p.Log, p.Tail(2000))
 	default:
 		return nil
 	}

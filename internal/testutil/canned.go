@@ -39,8 +39,7 @@ func CannedHTTP(tb testing.TB, answer func(requestLine string) []byte) string {
 		return r
 	}
 	serve := func(c net.Conn) {
-		defer wg.Done()
-		defer c.Close()
+		defer func() { _ = c.Close() }() // the client's end reports what went wrong
 		br := bufio.NewReaderSize(c, 4096)
 		line := make([]byte, 0, 256)
 		for {
@@ -64,9 +63,7 @@ func CannedHTTP(tb testing.TB, answer func(requestLine string) []byte) string {
 			}
 		}
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -75,15 +72,14 @@ func CannedHTTP(tb testing.TB, answer func(requestLine string) []byte) string {
 			mu.Lock()
 			conns[c] = true
 			mu.Unlock()
-			wg.Add(1)
-			go serve(c)
+			wg.Go(func() { serve(c) })
 		}
-	}()
+	})
 	tb.Cleanup(func() {
-		ln.Close()
+		_ = ln.Close() // stops the accept loop
 		mu.Lock()
 		for c := range conns {
-			c.Close()
+			_ = c.Close() // ends its serve loop
 		}
 		mu.Unlock()
 		wg.Wait()

@@ -109,7 +109,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
 
 	// The fleet.
 	var fleet []*mock.Server
@@ -125,7 +125,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer func() { _ = s.Close() }() // the soak is over; the verdict is already out
 		fleet = append(fleet, s)
 		fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s, labels: {site: soak}}\n", name, s.Addr(), typ)
 	}
@@ -241,7 +241,8 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 		if err != nil {
 			return err
 		}
-		r := sampleRow{at: time.Since(start), rssKiB: int64(mem.RSS / 1024), heapInuse: m["go_memstats_heap_inuse_bytes"],
+		rssKiB := int64(mem.RSS / 1024) //nolint:gosec // G115: a process's RSS in KiB fits an int64
+		r := sampleRow{at: time.Since(start), rssKiB: rssKiB, heapInuse: m["go_memstats_heap_inuse_bytes"],
 			goroutines: m["go_goroutines"], fds: m["process_open_fds"], probes: probes.Load(), errors: errs.Load()}
 		rows = append(rows, r)
 		printRow(r)
@@ -258,7 +259,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-exp.Done():
-			failure = fmt.Errorf("exporter exited during the soak: %v", exp.Alive())
+			failure = fmt.Errorf("exporter exited during the soak: %w", exp.Alive())
 			break loop
 		case <-tick.C:
 			if err := takeSample(); err != nil {
@@ -315,7 +316,7 @@ func probe(ctx context.Context, client *http.Client, base, name string, scrape t
 		}
 		return "transport: " + err.Error()
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to its end below
 	body, err := io.ReadAll(resp.Body)
 	elapsed := time.Since(start)
 	switch {
