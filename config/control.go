@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -129,12 +130,7 @@ func (c *ControlCredential) Allows(action string) bool {
 	if len(c.Actions) == 0 {
 		return true
 	}
-	for _, a := range c.Actions {
-		if a == action {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.Actions, action)
 }
 
 // Credentials returns every configured token and user (inline and from the
@@ -315,11 +311,11 @@ func (ctl *Control) loadFiles() error {
 }
 
 func loadControlCredentials(path string) (*ControlCredentials, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(filepath.Clean(path)) // the config file names it
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
 	data, err := io.ReadAll(io.LimitReader(f, MaxControlCredentialsBytes+1))
 	if err != nil {
 		return nil, err
