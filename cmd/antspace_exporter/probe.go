@@ -28,6 +28,10 @@ type probeHandler struct {
 	timeoutOffset time.Duration
 	allowAny      bool
 	probes        *prometheus.CounterVec
+	// deadline gives the probe its context: nil is context.WithTimeout of
+	// the request's context. Tests set it to decide when the deadline passes
+	// (testutil.ManualDeadline) instead of racing a clock.
+	deadline func(r *http.Request, timeout time.Duration) (context.Context, context.CancelFunc)
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +62,13 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	newContext := h.deadline
+	if newContext == nil {
+		newContext = func(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+			return context.WithTimeout(r.Context(), d)
+		}
+	}
+	ctx, cancel := newContext(r, timeout)
 	defer cancel()
 	start := time.Now()
 	res := collector.Probe(ctx, h.client, t.Address, t.Module.Settings(t.ModuleName))
