@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,10 +124,13 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 			hashOf(t, alicePass), hashOf(t, bobPass))
 	}
 	y.WriteString(o.controlYAML)
+	// Timeouts far beyond what a write and its read-back need on a loaded
+	// machine: no test here means to hit them by the clock (TestNotVerified
+	// lets verify_timeout pass itself, see expireVerifyAfterReads).
 	if !strings.Contains(o.controlYAML, "verify_timeout:") {
-		y.WriteString("  verify_timeout: 2s\n")
+		y.WriteString("  verify_timeout: 1m\n")
 	}
-	y.WriteString("  timeout: 2s\n")
+	y.WriteString("  timeout: 1m\n")
 	cfg, err := config.Parse(strings.NewReader(y.String()))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y.String())
@@ -171,7 +175,7 @@ func (e *testEnv) do(t *testing.T, c call) reply {
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testutil.Patience)
 	defer cancel()
 	var body io.Reader
 	if c.body != "" {
@@ -266,3 +270,76 @@ func (f *inFlight) peak() int {
 	defer f.mu.Unlock()
 	return f.max
 }
+
+// verifyDeadlines makes verify_timeout pass for each write when the
+// read-back has read coolerState n times: right after the n-th answer was
+// read to the end, so that its outcome is the last the verification saw,
+// whatever the machine's load. asked records the verify timeouts the handler
+// would have waited.
+type verifyDeadlines struct {
+	next   http.RoundTripper
+	n      int
+	mu     sync.Mutex
+	expire func()
+	reads  int
+	asked  []time.Duration
+}
+
+func (e *testEnv) expireVerifyAfterReads(n int) *verifyDeadlines {
+	v := &verifyDeadlines{next: e.client.HTTP.Transport, n: n}
+	e.client.HTTP.Transport = v
+	e.h.verifyDeadline = func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+		vctx, expire, cancel := testutil.ManualDeadline(ctx)
+		v.mu.Lock()
+		v.expire, v.reads = expire, 0
+		v.asked = append(v.asked, d)
+		v.mu.Unlock()
+		return vctx, cancel
+	}
+	return v
+}
+
+func (v *verifyDeadlines) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := v.next.RoundTrip(r)
+	if err != nil || r.URL.Query().Get("operation") != collector.OpCoolerState {
+		return resp, err
+	}
+	resp.Body = &onClose{ReadCloser: resp.Body, f: func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.expire == nil {
+			return // not a read-back
+		}
+		if v.reads++; v.reads == v.n {
+			v.expire()
+			v.expire = nil
+		}
+	}}
+	return resp, nil
+}
+
+func (v *verifyDeadlines) CloseIdleConnections() {
+	if c, ok := v.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (v *verifyDeadlines) timeouts() []time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.asked)
+}
+
+type onClose struct {
+	io.ReadCloser
+	once sync.Once
+	f    func()
+}
+
+func (b *onClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.f)
+	return err
+}
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

@@ -146,7 +146,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	s.exporterAddr = testutil.MustFreeAddr(t)
 	s.exporter = startProcess(t, logDir, "antspace_exporter", exporterBin,
 		"--config.file="+inv, "--web.listen-address="+s.exporterAddr)
-	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", 30*time.Second)
+	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", testutil.Patience)
 
 	s.webhook = startWebhook(t)
 	amAddr, promAddr := testutil.MustFreeAddr(t), testutil.MustFreeAddr(t)
@@ -165,7 +165,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+amAddr,
 		"--cluster.listen-address=", // no clustering: no gossip port, no peers
 	)
-	am.waitHTTP(t, "http://"+amAddr+"/-/ready", 30*time.Second)
+	am.waitHTTP(t, "http://"+amAddr+"/-/ready", testutil.Patience)
 	s.am = amAPI{base: "http://" + amAddr}
 
 	prom := startProcess(t, logDir, "prometheus", promBin,
@@ -174,7 +174,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+promAddr,
 		"--web.enable-lifecycle",
 	)
-	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 60*time.Second)
+	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 2*testutil.Patience)
 	s.prom = promAPI{base: "http://" + promAddr}
 	// Registered after Prometheus' own cleanup, so it runs before Prometheus
 	// stops: scrape failures and slow scrapes explain a flaky timing.
@@ -334,7 +334,7 @@ func (s *stack) scenarioScrape(t *testing.T) {
 	// probe counter exists in Prometheus only once a scrape of /metrics came
 	// after the first successful probe, so wait for it.
 	for _, q := range []string{`up{job="antspace_exporter"} == 1`, `antspace_exporter_build_info{job="antspace_exporter"}`, `antspace_exporter_probes_total{result="success"}`} {
-		testutil.Eventually(t, 30*time.Second, q, func() (bool, string) {
+		testutil.Eventually(t, wait, q, func() (bool, string) {
 			res, err := s.prom.query(q)
 			if err != nil {
 				return false, err.Error()

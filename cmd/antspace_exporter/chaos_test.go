@@ -140,6 +140,14 @@ func chaosEnv(t *testing.T, maxBodyBytes int64) (*testEnv, map[string]chaosCase)
 		}
 	}
 	env := newTestEnv(t, false, containers)
+	// Close the containers before the exporter's server: a probe that a
+	// broken exporter would let hang on a container for good is then
+	// released, and the test fails instead of waiting in Close.
+	t.Cleanup(func() {
+		for _, m := range env.mocks {
+			m.Close()
+		}
+	})
 	if maxBodyBytes > 0 {
 		setBodyLimit(t, env, maxBodyBytes)
 	}
