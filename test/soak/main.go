@@ -445,7 +445,7 @@ func selfMetrics(base string) (map[string]float64, error) {
 }
 
 func waitHealthy(base string, exited chan error) error {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testutil.Patience)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
@@ -461,7 +461,7 @@ func waitHealthy(base string, exited chan error) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return errors.New("exporter not healthy after 15s")
+	return fmt.Errorf("exporter not healthy after %v", testutil.Patience)
 }
 
 func printTail(path string) {
