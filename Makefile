@@ -62,7 +62,7 @@ bench: build
 # fuzzing coordinator can fail a run at its own deadline with a bare "context
 # deadline exceeded" on a loaded machine (golang/go#75804, fixed in Go 1.27);
 # a count has no deadline to race, a loaded machine only takes longer.
-FUZZ_TARGETS   = ./collector:FuzzProbePayload ./collector:FuzzEachMember ./config:FuzzParse \
+FUZZ_TARGETS   = ./collector:FuzzProbePayload ./device/payload:FuzzEachMember ./config:FuzzParse \
                  ./control:FuzzControlParams ./control:FuzzControlHandler
 FUZZTIME_SHORT ?= 5000x
 FUZZTIME       ?= 5m

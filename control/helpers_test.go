@@ -18,8 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -77,7 +78,7 @@ type testEnv struct {
 	reg    *prometheus.Registry
 	logs   *testutil.SyncBuffer
 	mocks  map[string]*mock.Server
-	client *collector.Client
+	client *device.Client
 }
 
 // The inventory every test uses: two HK3 in dc1, one immersion in dc2.
@@ -135,7 +136,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y.String())
 	}
-	env.client = collector.NewClient("control-test", 2)
+	env.client = device.NewClient("control-test", 2)
 	t.Cleanup(env.client.HTTP.CloseIdleConnections)
 	env.h = New(Options{
 		Config:          staticConfig{cfg},
@@ -301,7 +302,7 @@ func (e *testEnv) expireVerifyAfterReads(n int) *verifyDeadlines {
 
 func (v *verifyDeadlines) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := v.next.RoundTrip(r)
-	if err != nil || r.URL.Query().Get("operation") != collector.OpCoolerState {
+	if err != nil || r.URL.Query().Get("operation") != payload.OpCoolerState {
 		return resp, err
 	}
 	resp.Body = &onClose{ReadCloser: resp.Body, f: func() {

@@ -25,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
@@ -188,7 +189,7 @@ func selectorName(vs *parser.VectorSelector) string {
 		return vs.Name
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}
@@ -331,7 +332,7 @@ func collectorFaults(t *testing.T, ty collector.Type) []string {
 	t.Cleanup(srv.Close)
 
 	ctx := testutil.Context(t)
-	res := collector.Probe(ctx, collector.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
+	res := collector.Probe(ctx, device.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
 	if !res.Up() {
 		t.Fatalf("probe failed: %v", res.Err)
 	}
@@ -528,7 +529,7 @@ func TestExpressionsUseExporterMetrics(t *testing.T) {
 				continue
 			}
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName {
+				if m.Name == model.MetricNameLabel {
 					continue
 				}
 				if !slices.Contains(lbls, m.Name) && !slices.Contains(targetLabels, m.Name) {

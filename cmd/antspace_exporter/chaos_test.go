@@ -35,6 +35,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -84,15 +85,15 @@ type chaosCase struct {
 // them (hang, or slow beyond any deadline).
 func requestsArrived(env *testEnv, name string) (bool, string) {
 	m := env.mocks[name]
-	c, mi := m.Reads(collector.OpCoolerState), m.Reads(collector.OpMinerInfo)
+	c, mi := m.Reads(payload.OpCoolerState), m.Reads(payload.OpMinerInfo)
 	return c >= 1 && mi >= 1, fmt.Sprintf("coolerState %d, minerInfo %d requests at the container", c, mi)
 }
 
 // coolerReadMinerHeld: the exporter has read coolerState to the end while the
 // container holds minerInfo.
 func coolerReadMinerHeld(env *testEnv, name string) (bool, string) {
-	mi := env.mocks[name].Reads(collector.OpMinerInfo)
-	done := env.bodies.closed(env.mocks[name].Addr(), collector.OpCoolerState)
+	mi := env.mocks[name].Reads(payload.OpMinerInfo)
+	done := env.bodies.closed(env.mocks[name].Addr(), payload.OpCoolerState)
 	return mi >= 1 && done >= 1, fmt.Sprintf("minerInfo %d requests at the container, %d coolerState answers read", mi, done)
 }
 
@@ -117,9 +118,9 @@ func chaosMatrix(typ mock.Type) []chaosCase {
 			logs: []string{`msg="probe failed"`, fmt.Sprintf("coolerState: body larger than the %d-byte limit", chaosBodyLimit)}},
 		{name: "ok-false", m: mock.Misbehaviour{Kind: mock.NotOK}, logs: []string{`msg="probe failed"`, "ok:false"}},
 		{name: "params-null", m: mock.Misbehaviour{Kind: mock.ParamsNull}, logs: []string{`msg="probe failed"`, "no params"}},
-		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: collector.OpMinerInfo}, up: true,
+		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: payload.OpMinerInfo}, up: true,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: HTTP status 500"}},
-		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: collector.OpMinerInfo}, up: true, expireWhen: coolerReadMinerHeld,
+		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: payload.OpMinerInfo}, up: true, expireWhen: coolerReadMinerHeld,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: no answer before the probe timeout"}},
 		{name: "extra-fields", m: mock.Misbehaviour{Kind: mock.ExtraFields}, up: true, miners: true, logs: []string{`msg="probe succeeded"`},
 			body: []string{`antspace_unknown_field_value{field="` + mock.ExtraNumberField + `"} 42.5`, `antspace_unknown_field_value{field="` + mock.ExtraBoolField + `"} 1`}},
@@ -189,7 +190,7 @@ func boolFieldsSent(t *testing.T, typ mock.Type) (bools, known int) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cooler?operation="+collector.OpCoolerState, nil))
+	c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cooler?operation="+payload.OpCoolerState, nil))
 	var env struct {
 		Params map[string]any `json:"params"`
 	}
@@ -469,7 +470,7 @@ func TestProbeAnswersBeforePrometheusGivesUp(t *testing.T) {
 	cases := map[string]mock.Misbehaviour{
 		"hang":                {Kind: mock.Hang},
 		"slow-beyond-timeout": {Kind: mock.Slow, Delay: forever},
-		"minerinfo-hangs":     {Kind: mock.Hang, Operation: collector.OpMinerInfo},
+		"minerinfo-hangs":     {Kind: mock.Hang, Operation: payload.OpMinerInfo},
 	}
 	containers := map[string]mock.Type{}
 	for name := range cases {
