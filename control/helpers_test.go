@@ -278,7 +278,6 @@ func (f *inFlight) peak() int {
 // whatever the machine's load. asked records the verify timeouts the handler
 // would have waited.
 type verifyDeadlines struct {
-	next   http.RoundTripper
 	n      int
 	mu     sync.Mutex
 	expire func()
@@ -287,8 +286,21 @@ type verifyDeadlines struct {
 }
 
 func (e *testEnv) expireVerifyAfterReads(n int) *verifyDeadlines {
-	v := &verifyDeadlines{next: e.client.HTTP.Transport, n: n}
-	e.client.HTTP.Transport = v
+	v := &verifyDeadlines{n: n}
+	testutil.WatchBodies(e.client.HTTP).OnClose = func(r *http.Request) {
+		if r.URL.Query().Get("operation") != payload.OpCoolerState {
+			return
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.expire == nil {
+			return // not a read-back
+		}
+		if v.reads++; v.reads == v.n {
+			v.expire()
+			v.expire = nil
+		}
+	}
 	e.h.verifyDeadline = func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 		vctx, expire, cancel := testutil.ManualDeadline(ctx)
 		v.mu.Lock()
@@ -300,47 +312,10 @@ func (e *testEnv) expireVerifyAfterReads(n int) *verifyDeadlines {
 	return v
 }
 
-func (v *verifyDeadlines) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := v.next.RoundTrip(r)
-	if err != nil || r.URL.Query().Get("operation") != payload.OpCoolerState {
-		return resp, err
-	}
-	resp.Body = &onClose{ReadCloser: resp.Body, f: func() {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		if v.expire == nil {
-			return // not a read-back
-		}
-		if v.reads++; v.reads == v.n {
-			v.expire()
-			v.expire = nil
-		}
-	}}
-	return resp, nil
-}
-
-func (v *verifyDeadlines) CloseIdleConnections() {
-	if c, ok := v.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
 func (v *verifyDeadlines) timeouts() []time.Duration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.asked)
-}
-
-type onClose struct {
-	io.ReadCloser
-	once sync.Once
-	f    func()
-}
-
-func (b *onClose) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.f)
-	return err
 }
 
 func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

@@ -172,7 +172,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return nil, fmt.Errorf("%s: reading body: %w", operation, err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s: body larger than the %d-byte limit", operation, limit)
+		return nil, &BodyLimitError{Operation: operation, Limit: limit}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, payload.Snippet(body))
@@ -185,4 +185,15 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return env, fmt.Errorf("%s: device answered ok:false", operation)
 	}
 	return env, nil
+}
+
+// BodyLimitError is the error of an answer larger than the body limit
+// (MaxBodyBytes, a module's max_body_bytes): the body was not read past it.
+type BodyLimitError struct {
+	Operation string
+	Limit     int64
+}
+
+func (e *BodyLimitError) Error() string {
+	return fmt.Sprintf("%s: body larger than the %d-byte limit", e.Operation, e.Limit)
 }

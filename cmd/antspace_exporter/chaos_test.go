@@ -93,7 +93,7 @@ func requestsArrived(env *testEnv, name string) (bool, string) {
 // container holds minerInfo.
 func coolerReadMinerHeld(env *testEnv, name string) (bool, string) {
 	mi := env.mocks[name].Reads(payload.OpMinerInfo)
-	done := env.bodies.closed(env.mocks[name].Addr(), payload.OpCoolerState)
+	done := env.bodies.Closed(env.mocks[name].Addr(), payload.OpCoolerState)
 	return mi >= 1 && done >= 1, fmt.Sprintf("minerInfo %d requests at the container, %d coolerState answers read", mi, done)
 }
 
@@ -298,58 +298,6 @@ func (d *probeDeadlines) expireFor(t *testing.T, target string) {
 	}
 }
 
-// bodyWatch wraps the exporter's device transport and counts, per address
-// and operation, the answers whose body the exporter has read and closed.
-type bodyWatch struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	n    map[string]int
-}
-
-func watchBodies(c *http.Client) *bodyWatch {
-	w := &bodyWatch{next: c.Transport, n: map[string]int{}}
-	c.Transport = w
-	return w
-}
-
-func (w *bodyWatch) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := w.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	key := req.URL.Host + " " + req.URL.Query().Get("operation")
-	resp.Body = &watchedBody{ReadCloser: resp.Body, closed: func() {
-		w.mu.Lock()
-		w.n[key]++
-		w.mu.Unlock()
-	}}
-	return resp, nil
-}
-
-func (w *bodyWatch) CloseIdleConnections() {
-	if c, ok := w.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-func (w *bodyWatch) closed(addr, op string) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.n[addr+" "+op]
-}
-
-type watchedBody struct {
-	io.ReadCloser
-	once   sync.Once
-	closed func()
-}
-
-func (b *watchedBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.closed)
-	return err
-}
-
 // TestChaosMatrix: every misbehaviour ends the probe with the right outcome
 // and for the right reason. The deadline passes only where the case says so,
 // after the container holds the requests; everywhere else it never passes,
@@ -357,7 +305,7 @@ func (b *watchedBody) Close() error {
 func TestChaosMatrix(t *testing.T) {
 	env, cases := chaosEnv(t, chaosBodyLimit)
 	deadlines := installProbeDeadlines(env.exp.probe)
-	env.bodies = watchBodies(env.exp.client.HTTP)
+	env.bodies = testutil.WatchBodies(env.exp.client.HTTP)
 	client := &http.Client{Transport: &http.Transport{}, Timeout: testutil.Patience}
 	t.Cleanup(client.CloseIdleConnections)
 	derived := map[mock.Type][2]int{}

@@ -24,7 +24,7 @@ type testEnv struct {
 	logs   *testutil.SyncBuffer
 	mocks  map[string]*mock.Server
 	config string
-	bodies *bodyWatch // set by watchBodies
+	bodies *testutil.BodyWatch // set by TestChaosMatrix
 }
 
 // testModuleTimeout is the modules' timeout in newTestEnv: far beyond what a
