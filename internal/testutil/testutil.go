@@ -1,6 +1,8 @@
 // Package testutil holds the small helpers that the tests and the tool
 // programs (bench, test/soak) share: a log buffer safe for concurrent use,
-// free loopback addresses, polling, binary lookup and /proc readers.
+// free loopback addresses, polling, binary lookup and /proc readers, and what
+// keeps the tests independent of the machine's load (docs/testing.md):
+// Patience, ManualDeadline, Context, BodyWatch, NoLeaks and VerifyTestMain.
 //
 // It is an ordinary package so that the programs under bench/ and test/ can
 // import it too; nothing in the exporter itself does.
