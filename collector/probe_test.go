@@ -388,9 +388,7 @@ func TestProbeMisbehaviour(t *testing.T) {
 }
 
 func TestProbeConnectionRefused(t *testing.T) {
-	srv := startMock(t, mock.Options{Type: mock.HK3})
-	addr := srv.Addr()
-	srv.Close()
+	addr := testutil.RefusedAddr(t) // not a closed server's port: another process may take it
 	res := probe(t, addr, collector.Settings{}, time.Second)
 	if res.Up() || !strings.Contains(res.Err.Error(), "connection refused") {
 		t.Errorf("err = %v, want connection refused", res.Err)

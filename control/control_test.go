@@ -16,6 +16,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	tu "github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -515,6 +516,9 @@ func TestBatch(t *testing.T) {
 			if err := env.mocks[name].Close(); err != nil {
 				t.Fatal(err)
 			}
+			// Keep the freed port refused: on a busy machine another
+			// process's server could take it and answer the write.
+			tu.RefuseConnections(t, env.mocks[name].Addr())
 		}
 		r := env.do(t, call{path: "/control/reset?selector=site=dc1", bearer: adminToken})
 		if r.status != http.StatusBadGateway || r.json["error"] != "all 2 containers failed" {

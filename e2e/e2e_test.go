@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -441,6 +442,17 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 
 	addr := c.Addr
 	c.stop(t)
+	// Hold the port while the container is down: on a busy machine another
+	// process's server could take it and answer the scrapes. A listener
+	// that never accepts makes the scrapes time out, which is unreachable
+	// too. (Not testutil.RefuseConnections: the closed server's connections
+	// may still hold the port in TIME_WAIT.)
+	release := func() {}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		release = func() { ln.Close() }
+	} else {
+		t.Logf("cannot hold %s while %s is down: %v", addr, c.Name, err)
+	}
 	testutil.Eventually(t, wait, "antspace_up == 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
 		if err != nil {
@@ -478,6 +490,7 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		}
 	}
 
+	release()
 	c.start(t, addr) // a fresh controller on the same address: faults clear
 	testutil.Eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))

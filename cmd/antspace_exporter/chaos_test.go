@@ -154,7 +154,11 @@ func chaosEnv(t *testing.T, maxBodyBytes int64) (*testEnv, map[string]chaosCase)
 	}
 	for name, c := range cases {
 		if c.refused {
-			env.mocks[name].Close() // the port stays in the inventory, nobody listens
+			// The port stays in the inventory and is held without a
+			// listener: on a busy machine a freed port may be taken by
+			// another process's server, which would answer.
+			env.mocks[name].Close()
+			testutil.RefuseConnections(t, env.mocks[name].Addr())
 			continue
 		}
 		env.mocks[name].Misbehave(c.m)

@@ -171,3 +171,23 @@ func TestFindLeaksWaitsForSlowTeardown(t *testing.T) {
 		t.Error("a goroutine that never ends was not reported")
 	}
 }
+
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	if _, err := net.Dial("tcp", addr); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("dial %s: %v, want connection refused", addr, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	RefuseConnections(t, closed)
+	if _, err := net.Dial("tcp", closed); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("dial %s: %v, want connection refused", closed, err)
+	}
+	if _, err := net.Listen("tcp", closed); err == nil {
+		t.Errorf("another listener got %s", closed)
+	}
+}
