@@ -142,9 +142,10 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
-	reqCtx := ctx
+	limit := c.bodyLimit()
+	reqCtx := context.WithValue(ctx, bodyLimitKey{}, limit) // bounds what the transport reads (wireBudget)
 	if !payload.IsRead(operation) {
-		reqCtx = context.WithValue(ctx, noRetryKey{}, true) // a write is sent at most once
+		reqCtx = context.WithValue(reqCtx, noRetryKey{}, true) // a write is sent at most once
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
 	if err != nil {
@@ -163,7 +164,9 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	}
 	defer resp.Body.Close()
 
-	limit := c.bodyLimit()
+	if resp.ContentLength > limit {
+		return nil, &BodyLimitError{Operation: operation, Limit: limit, ContentLength: resp.ContentLength}
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -192,8 +195,14 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 type BodyLimitError struct {
 	Operation string
 	Limit     int64
+	// ContentLength is the length the answer announced when it was refused
+	// before reading; 0 when the body was cut off at the limit.
+	ContentLength int64
 }
 
 func (e *BodyLimitError) Error() string {
+	if e.ContentLength > 0 {
+		return fmt.Sprintf("%s: body larger than the %d-byte limit (Content-Length %d)", e.Operation, e.Limit, e.ContentLength)
+	}
 	return fmt.Sprintf("%s: body larger than the %d-byte limit", e.Operation, e.Limit)
 }
