@@ -138,16 +138,25 @@ func Load(path string) (*Config, error) {
 // read in part: a truncated file could silently drop containers.
 const MaxInventoryBytes = 64 << 20
 
+// maxInventoryBytes is the bound Parse applies: MaxInventoryBytes; tests
+// lower it so that exceeding it moves kilobytes, not 64 MiB under -race.
+var maxInventoryBytes = MaxInventoryBytes
+
 // Parse decodes an inventory strictly: unknown keys, duplicate entries and
 // invalid values are errors that name the line. It reads nothing but r: the
 // files the inventory names are read by LoadFiles (see Load).
 func Parse(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInventoryBytes+1))
+	limit := maxInventoryBytes
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxInventoryBytes {
-		return nil, fmt.Errorf("inventory larger than %d MiB; refusing to read part of it", MaxInventoryBytes>>20)
+	if len(data) > limit {
+		size := fmt.Sprintf("%d bytes", limit)
+		if limit%(1<<20) == 0 {
+			size = fmt.Sprintf("%d MiB", limit>>20)
+		}
+		return nil, fmt.Errorf("inventory larger than %s; refusing to read part of it", size)
 	}
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

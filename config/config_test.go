@@ -222,14 +222,22 @@ func TestNormalizeAddress(t *testing.T) {
 
 // A file over MaxInventoryBytes is an error, never read in part (issue #12,
 // finding 14): the container after the limit would silently vanish.
+// The limit is lowered to 64 KiB (maxInventoryBytes) so that the test moves
+// kilobytes, not 64 MiB under -race; the 64 MiB default is the binary test's
+// (TestBinaryConfigCheckRefusesOversizedInventory) and the message's subject below.
 func TestParseRefusesOversizedInventory(t *testing.T) {
+	if MaxInventoryBytes != 64<<20 || maxInventoryBytes != MaxInventoryBytes {
+		t.Fatalf("MaxInventoryBytes %d, Parse's bound %d: want 64 MiB for both", MaxInventoryBytes, maxInventoryBytes)
+	}
+	defer func(old int) { maxInventoryBytes = old }(maxInventoryBytes)
+	maxInventoryBytes = 64 << 10
 	head := "containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n"
 	tail := "  - {name: z, address: \"127.0.0.1:8002\", type: hk3}\n"
-	pad := MaxInventoryBytes - len(head) // comment lines up to the limit
+	pad := maxInventoryBytes - len(head) // comment lines up to the limit
 	r := io.MultiReader(strings.NewReader(head), &commentReader{left: pad}, strings.NewReader(tail))
 	_, err := Parse(r)
-	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
-		t.Fatalf("Parse of a %d-byte inventory: error = %v, want larger than 64 MiB", MaxInventoryBytes+len(tail), err)
+	if err == nil || !strings.Contains(err.Error(), "larger than 65536 bytes") {
+		t.Fatalf("Parse of a %d-byte inventory: error = %v, want larger than 65536 bytes", maxInventoryBytes+len(tail), err)
 	}
 	// Exactly at the limit is still read whole.
 	r = io.MultiReader(strings.NewReader(head), &commentReader{left: pad - len(tail)}, strings.NewReader(tail))
