@@ -22,6 +22,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
@@ -42,17 +43,6 @@ const (
 	opClose   = payload.OpClose
 )
 
-// dangerous actions need DangerousFlag.
-var dangerous = map[string]bool{config.ActionCooling: true}
-
-// supported lists the actions each container type has. Both types support
-// every write of the protocol today; the check stays so a type without an
-// action is refused before anything is sent.
-var supported = map[collector.Type]map[string]bool{
-	collector.TypeHK3:       {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-	collector.TypeImmersion: {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-}
-
 // ConfigSource gives the current configuration (config.SafeConfig).
 type ConfigSource interface{ Get() *config.Config }
 
@@ -66,6 +56,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// EnableDangerous allows cooling on/off (DangerousFlag).
 	EnableDangerous bool
+	// Now is the clock of approval expiry; nil = time.Now.
+	Now func() time.Time
 }
 
 // Handler serves /control/.
@@ -75,11 +67,23 @@ type Handler struct {
 	logger    log.Logger
 	dangerous bool
 	requests  *prometheus.CounterVec
-	failures  *failureLimiter
+	gate      *authGate
 	authSlots chan struct{}
+	// authShare is how many authentications one client may have in
+	// progress at once: a small share of authSlots.
+	authShare   int
+	crossOrigin *http.CrossOriginProtection
+	// compare is bcrypt.CompareHashAndPassword; tests count and hold
+	// comparisons through it.
+	compare func(hash, secret []byte) error
+	// actions is config.ControlActionTable; tests change it.
+	actions []config.ControlAction
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte
+
+	approvals *approvalStore
+	now       func() time.Time
 
 	// verifyDeadline bounds a write's read-back: nil is context.WithTimeout.
 	// Tests set it to decide when verify_timeout passes.
@@ -90,15 +94,23 @@ type Handler struct {
 func New(o Options) *Handler {
 	info := collector.ExporterMetric("antspace_exporter_control_requests_total")
 	h := &Handler{
-		config:    o.Config,
-		client:    o.Client,
-		logger:    o.Logger,
-		dangerous: o.EnableDangerous,
-		requests:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
-		failures:  newFailureLimiter(),
-		authSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-		dummies:   map[int][]byte{},
+		config:      o.Config,
+		client:      o.Client,
+		logger:      o.Logger,
+		dangerous:   o.EnableDangerous,
+		requests:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
+		gate:        newAuthGate(),
+		crossOrigin: http.NewCrossOriginProtection(),
+		compare:     bcrypt.CompareHashAndPassword,
+		actions:     config.ControlActionTable,
+		dummies:     map[int][]byte{},
+		approvals:   newApprovalStore(),
+		now:         o.Now,
 	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.setAuthCapacity(max(2, runtime.GOMAXPROCS(0)))
 	if h.logger == nil {
 		h.logger = log.NewNopLogger()
 	}
@@ -119,8 +131,12 @@ func Summary(c *config.Config, dangerousEnabled bool) string {
 	if dangerousEnabled {
 		d = "enabled"
 	}
-	return fmt.Sprintf("Control is on: POST /control/reset, /control/setpoint and /control/cooling with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
-		len(creds.Tokens), len(creds.Users), d)
+	paths := make([]string, len(config.ControlActions))
+	for i, a := range config.ControlActions {
+		paths[i] = Prefix + a
+	}
+	return fmt.Sprintf("Control is on: POST %s with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
+		strings.Join(paths, ", "), len(creds.Tokens), len(creds.Users), d)
 }
 
 // audit collects what the request's log line says.
@@ -137,28 +153,44 @@ type audit struct {
 	status    int
 	result    string
 	message   string
+	detail    string // for the audit log only, never the client
 	results   []result
+	approval  *auditApproval
+	// containers a pending request is for (results name them otherwise)
+	containers []string
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := &audit{start: time.Now(), client: clientAddr(r), action: "unknown"}
 	defer h.finish(a)
 
-	action := strings.TrimPrefix(r.URL.Path, Prefix)
-	known := false
-	for _, k := range config.ControlActions {
-		known = known || k == action
+	action, hasPrefix := strings.CutPrefix(r.URL.Path, Prefix)
+	if !hasPrefix || action == "" {
+		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
+			msg: fmt.Sprintf("no control action in the path; use POST %s{%s}", Prefix, strings.Join(config.ControlActions, ","))})
+		return
 	}
+	act, known := h.lookup(action)
+	known = known || action == endpointApprove || action == endpointPending
 	if !known {
 		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
 			msg: fmt.Sprintf("unknown control action %q; use POST %s{%s}", truncate(action, 40), Prefix, strings.Join(config.ControlActions, ","))})
 		return
 	}
 	a.action = action
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	if want := methodFor(action); r.Method != want {
+		w.Header().Set("Allow", want)
 		h.refuse(w, a, &httpError{status: http.StatusMethodNotAllowed, result: "method_not_allowed",
-			msg: fmt.Sprintf("use POST %s%s", Prefix, action)})
+			msg: fmt.Sprintf("use %s %s%s", want, Prefix, action)})
+		return
+	}
+	// A web page must not drive a browser that holds basic-auth credentials
+	// (or a cached token) into a write: refuse what the browser marks as
+	// cross-origin (Sec-Fetch-Site, or an Origin other than the Host).
+	// Scripts and curl send neither header and pass.
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "cross_origin",
+			msg: "cross-origin request refused: a browser marked it as coming from another site's page (Sec-Fetch-Site or Origin); send /control requests from a script or curl"})
 		return
 	}
 
@@ -172,35 +204,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lim := ctl.Limits()
 
-	if blocked, wait := h.failures.blocked(a.client, lim.AuthFailuresPerMinute); blocked {
-		secs := int(math.Ceil(wait.Seconds()))
+	// The attempt is admitted (and counted as a failure until it succeeds)
+	// before any bcrypt work, so concurrent guesses cannot exceed the limit
+	// and one address cannot hold the comparison capacity.
+	key := limitKey(a.client)
+	ticket, refusal := h.gate.admit(key, lim.AuthFailuresPerMinute, h.authShare)
+	if refusal != nil {
+		secs := int(math.Ceil(refusal.wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited",
-			msg: fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)})
+		msg := fmt.Sprintf("too many failed authentications from %s; retry in %d s", key, secs)
+		if refusal.busy {
+			msg = fmt.Sprintf("%s already has %d authentication(s) in progress, the most one client may have at once; retry in %d s", key, h.authShare, secs)
+		}
+		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited", msg: msg})
 		return
 	}
 	release, err := h.acquireAuth(r.Context())
 	if err != nil {
+		ticket.done(false)
 		h.refuse(w, a, &httpError{status: http.StatusServiceUnavailable, result: "canceled", msg: "request canceled"})
 		return
 	}
 	p, attempted, authErr := h.authenticate(r, ctl.Credentials())
 	release()
+	ticket.done(authErr == nil)
 	if authErr != nil {
 		a.attempted = attempted
-		h.failures.fail(a.client, lim.AuthFailuresPerMinute)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="antspace_exporter control"`)
 		w.Header().Add("WWW-Authenticate", `Basic realm="antspace_exporter control", charset="UTF-8"`)
 		h.refuse(w, a, &httpError{status: http.StatusUnauthorized, result: "unauthorized", msg: authErr.Error()})
 		return
 	}
 	a.who = p.who()
+	h.expire()
+	switch action {
+	case endpointApprove:
+		h.serveApprove(w, r, a, p, cfg)
+		return
+	case endpointPending:
+		h.servePending(w, r, a, p, cfg)
+		return
+	}
 	if !p.cred.Allows(action) {
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "forbidden",
 			msg: fmt.Sprintf("%s may not %s (allowed actions: %s)", a.who, action, strings.Join(p.cred.Actions, ", "))})
 		return
 	}
-	if dangerous[action] && !h.dangerous {
+	if act.Dangerous && !h.dangerous {
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "dangerous_disabled",
 			msg: fmt.Sprintf("%s is a dangerous action (switching cooling off under load destroys miners) and is disabled; start the exporter with %s to allow it", action, DangerousFlag)})
 		return
@@ -219,50 +269,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.params, a.dryRun = q.parameters(), q.dryRun
 
-	targets, herr := resolveTargets(cfg, q)
+	targets, herr := resolveTargets(cfg, q, act, p.cred, lim)
 	if herr != nil {
 		h.refuse(w, a, herr)
+		return
+	}
+	if h.holdForApproval(w, a, p, cfg, q, raw, targets) {
 		return
 	}
 	h.execute(w, r, a, q, targets, lim)
 }
 
-// resolveTargets maps target or selector to inventory containers; nothing
-// else can be written to.
-func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpError) {
-	var targets []*config.Container
-	if q.target != "" {
-		ct, ok := cfg.Lookup(q.target)
-		if !ok {
-			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
-				msg: fmt.Sprintf("target %q is not in the inventory; only inventory containers can be controlled (names are listed at /sd)", truncate(q.target, 80))}
-		}
-		targets = []*config.Container{ct}
-	} else {
-		sel, herr := parseSelector(q.selector)
-		if herr != nil {
-			return nil, herr
-		}
-		for _, ct := range cfg.Containers {
-			if sel.matches(ct) {
-				targets = append(targets, ct)
-			}
-		}
-		if len(targets) == 0 {
-			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
-				msg: fmt.Sprintf("selector %q matches no inventory container", truncate(q.selector, 80))}
+// lookup finds an action of the table by name.
+func (h *Handler) lookup(name string) (config.ControlAction, bool) {
+	for _, a := range h.actions {
+		if a.Name == name {
+			return a, true
 		}
 	}
-	var lacking []string
-	for _, ct := range targets {
-		if !supported[collector.Type(ct.Type)][q.action] {
-			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
-		}
-	}
-	if len(lacking) > 0 {
-		return nil, badRequest("%s is not available on: %s; nothing was written", q.action, strings.Join(lacking, ", "))
-	}
-	return targets, nil
+	return config.ControlAction{}, false
 }
 
 type errorAnswer struct {
@@ -272,7 +297,7 @@ type errorAnswer struct {
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, a *audit, e *httpError) {
-	a.status, a.result, a.message = e.status, e.result, e.msg
+	a.status, a.result, a.message, a.detail = e.status, e.result, e.msg, e.detail
 	act := a.action
 	if act == "unknown" {
 		act = ""
@@ -332,10 +357,16 @@ func (h *Handler) finish(a *audit) {
 			device = append(device, r.Container+"="+r.summary())
 		}
 		kv = append(kv, "containers", strings.Join(names, ","), "device", strings.Join(device, "; "))
+	} else if len(a.containers) > 0 {
+		kv = append(kv, "containers", strings.Join(a.containers, ","))
 	}
 	if a.message != "" && a.status >= 400 {
 		kv = append(kv, "err", a.message)
 	}
+	if a.detail != "" {
+		kv = append(kv, "detail", a.detail)
+	}
+	kv = a.approval.logFields(kv)
 	kv = append(kv, "duration_seconds", time.Since(a.start).Seconds())
 	lg := level.Info(h.logger)
 	if a.status >= 400 {

@@ -1,16 +1,13 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
@@ -32,7 +29,9 @@ type result struct {
 	Observed    map[string]any `json:"observed,omitempty"`
 	VerifyError string         `json:"verify_error,omitempty"`
 	Error       string         `json:"error,omitempty"`
-	Seconds     float64        `json:"duration_seconds"`
+	// Outcome is one of the outcome* constants (batch.go).
+	Outcome string  `json:"outcome"`
+	Seconds float64 `json:"duration_seconds"`
 }
 
 type deviceAnswer struct {
@@ -42,6 +41,8 @@ type deviceAnswer struct {
 
 func (r *result) summary() string {
 	switch {
+	case r.Outcome == outcomeNotSent:
+		return "not sent: " + r.Error
 	case r.Error != "":
 		return "error: " + r.Error
 	case r.Device == nil:
@@ -63,19 +64,23 @@ type answer struct {
 	// OK: every container accepted the write.
 	OK bool `json:"ok"`
 	// Verified: every container showed the change.
-	Verified bool     `json:"verified"`
-	Error    string   `json:"error,omitempty"`
-	Results  []result `json:"results"`
+	Verified bool   `json:"verified"`
+	Error    string `json:"error,omitempty"`
+	// Outcomes counts the results by outcome.
+	Outcomes map[string]int `json:"outcomes"`
+	// Approval says who asked and approved (approval-gated actions only).
+	Approval *approvalAnswer `json:"approval,omitempty"`
+	Results  []result        `json:"results"`
 }
 
 func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *request, targets []*config.Container, lim config.ControlLimits) {
-	ans := answer{Action: q.action, Target: q.target, Selector: q.selector, Parameters: q.parameters(), DryRun: q.dryRun}
+	ans := answer{Action: q.action, Target: q.target, Selector: q.selector, Parameters: q.parameters(), DryRun: q.dryRun, Approval: a.approval.answer()}
 	results := make([]result, len(targets))
 	if q.dryRun {
 		for i, ct := range targets {
-			results[i] = result{Container: ct.Name, Type: ct.Type, OK: true}
+			results[i] = result{Container: ct.Name, Type: ct.Type, OK: true, Outcome: outcomeDryRun}
 		}
-		ans.OK, ans.Results = true, results
+		ans.OK, ans.Results, ans.Outcomes = true, results, countOutcomes(results)
 		a.status, a.result, a.results = http.StatusOK, "dry_run", results
 		writeJSON(w, http.StatusOK, ans)
 		return
@@ -83,20 +88,9 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 
 	// A started write is seen through even if the client goes away, so the
 	// answer and the audit line always say what was sent; each device call is
-	// bounded by the control timeouts instead.
-	ctx := context.WithoutCancel(r.Context())
-	sem := make(chan struct{}, lim.BatchConcurrency)
-	var wg sync.WaitGroup
-	for i, ct := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = h.writeOne(ctx, ct, q, lim)
-		}()
-	}
-	wg.Wait()
+	// bounded by the control timeouts and the whole batch by batch_timeout
+	// instead.
+	results = h.runBatch(context.WithoutCancel(r.Context()), targets, q, lim)
 
 	failed, verified := 0, 0
 	for _, res := range results {
@@ -107,7 +101,7 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 			verified++
 		}
 	}
-	ans.Results = results
+	ans.Results, ans.Outcomes = results, countOutcomes(results)
 	ans.OK = failed == 0
 	ans.Verified = verified == len(results)
 	status := http.StatusOK
@@ -129,6 +123,9 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 	default:
 		a.result = "success"
 	}
+	if n := ans.Outcomes[outcomeNotSent]; n > 0 {
+		ans.Error += fmt.Sprintf(" (%d not sent: control.batch_timeout ran out before their turn)", n)
+	}
 	a.status, a.results, a.message = status, results, ans.Error
 	writeJSON(w, status, ans)
 }
@@ -146,6 +143,10 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 	}
 	if err != nil {
 		res.Error = err.Error()
+		res.Outcome = outcomeError
+		if errors.Is(err, context.DeadlineExceeded) {
+			res.Outcome = outcomeTimeout
+		}
 		res.Seconds = time.Since(start).Seconds()
 		return res
 	}
@@ -158,8 +159,12 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 	vctx, cancel := withTimeout(ctx, lim.VerifyTimeout)
 	defer cancel()
 	res.Verified, res.Observed, err = h.verify(vctx, ct, q)
+	res.Outcome = outcomeVerified
 	if err != nil {
 		res.VerifyError = err.Error()
+	}
+	if !res.Verified {
+		res.Outcome = outcomeUnverified
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
@@ -176,10 +181,9 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 		env, err := h.client.Call(ctx, ct.Address, payload.OpCoolerState, nil)
 		if err == nil {
 			var params map[string]json.RawMessage
-			if err = json.Unmarshal(env.Params, &params); err == nil && params == nil {
-				err = errors.New("coolerState answered without params")
-			}
-			if err == nil {
+			if params, err = payload.DecodeParams(env.Params); err != nil {
+				err = fmt.Errorf("coolerState: %w", err)
+			} else {
 				var done bool
 				done, observed, err = check(collector.Type(ct.Type), q, params)
 				if done {
@@ -202,24 +206,6 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 	}
 }
 
-// Fault flags per type (device spelling), for verifying a reset.
-var faultFields = map[collector.Type][]string{
-	collector.TypeHK3: {
-		"power_fault", "liquid_level_low", "circulating_pump_fault", "fan1_fault", "fan2_fault",
-		"fluid_infusion_pump_fault", "spray_pump_fault", "cooling_tower_fan1_fault", "cooling_tower_fan2_fault",
-		"cooling_tower_fan3_fault", "leakage_fault", "supply_liquid_temp_high", "supply_liquid_temp_too_high",
-		"supply_liquid_pressure_high", "return_liquid_pressure_low", "supply_liquid_flow_low", "freezing_alarm",
-		"cooling_tower_liquid_level_low", "power_relay_fault", "liquid_level_high",
-	},
-	collector.TypeImmersion: {
-		"primary_circulating_pump", "dry_cooler_power_fre_fault", "dry_cooler_fre_conv", "second_pump1_fault",
-		"second_pump2_fault", "fan_fault", "phasefailure", "supply_liquid_temp_fault", "return_liquid_temp_fault",
-		"power_distribution_Fault", "lever_sensor_fault", "smoke_sensor_fault", "return_liquid_temp_high",
-		"return_liquid_temp_too_high", "power_distribution_temp_high", "lever_high", "lever_low", "leakage_fault",
-		"supply_liquid_temp_high", "supply_liquid_temp_too_high", "pump_alarm",
-	},
-}
-
 // pumpField is the pump that runs exactly when cooling is on.
 var pumpField = map[collector.Type]string{
 	collector.TypeHK3:       "circulating_pump",
@@ -230,8 +216,9 @@ var pumpField = map[collector.Type]string{
 //   - setpoint N: supply_liquid_set_temp equals N (±0.05, the device's 0.1 °C resolution);
 //   - mode=pid: pid_mode is on;
 //   - cooling on/off: the main pump (HK3 circulating_pump, immersion one_pump) runs / stops;
-//   - reset: no fault flag of the type is set (a fault whose cause persists latches again,
-//     which is exactly what the operator needs to know).
+//   - reset: no fault flag of the type (collector.FaultFields, the collector's
+//     fault table) is set (a fault whose cause persists latches again, which is
+//     exactly what the operator needs to know).
 //
 // A done=false with a nil error means "not (yet) showing the change".
 func check(t collector.Type, q *request, p map[string]json.RawMessage) (done bool, observed map[string]any, err error) {
@@ -268,7 +255,7 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 		return true, observed, nil
 	case config.ActionReset:
 		active := []string{}
-		for _, f := range faultFields[t] {
+		for _, f := range collector.FaultFields(t) {
 			if _, ok := p[f]; !ok {
 				continue
 			}
@@ -286,53 +273,28 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 	return false, observed, fmt.Errorf("no verification for %s", q.action)
 }
 
+// numberValue reads a numeric field with the collector's parser.
 func numberValue(p map[string]json.RawMessage, field string) (float64, error) {
 	raw, ok := p[field]
 	if !ok {
 		return 0, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var s string
-	if len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("%s: %v", field, err)
-		}
-	} else {
-		s = string(raw)
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%s is not a number: %s", field, truncate(string(raw), 40))
+	v, err := payload.ParseNumber(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", field, err)
 	}
 	return v, nil
 }
 
-// flagValue parses a device boolean as tolerantly as the collector does:
-// bool, 0/1 or common words.
+// flagValue reads a boolean field with the collector's parser.
 func flagValue(p map[string]json.RawMessage, field string) (bool, error) {
 	raw, ok := p[field]
 	if !ok {
 		return false, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, fmt.Errorf("%s: %v", field, err)
+	v, err := payload.ParseBool(raw)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
 	}
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case float64:
-		if x == 0 || x == 1 {
-			return x == 1, nil
-		}
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "true", "on", "yes", "1", "auto", "enabled", "enable", "running", "run", "open", "active":
-			return true, nil
-		case "false", "off", "no", "0", "manual", "disabled", "disable", "stopped", "stop", "closed", "inactive", "":
-			return false, nil
-		}
-	}
-	return false, fmt.Errorf("%s is not a boolean: %s", field, truncate(string(raw), 40))
+	return v == 1, nil
 }

@@ -55,6 +55,12 @@ func addControlSeeds(f *testing.F) {
 		{"cooling", "", 1, `{"target":{"a":1}}`},
 		{"reset", "target=hk3-a", 4, "x"},
 		{"reset", "selector=%21%3D,&target=", 3, "\x00"},
+		{"reset", "target=hk3-a&dry_run", 0, ""},
+		{"reset", "target=hk3-a&dry_run=%zz", 0, ""},
+		{"reset", "target=hk3-a;dry_run=true", 0, ""},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":true,"dry_run":false}`},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":""}`},
+		{"reset", "", 2, "target=hk3-a&dry_run=true&dry_run=true"},
 	} {
 		f.Add(s.action, s.query, s.ct, []byte(s.body))
 	}
@@ -73,6 +79,10 @@ func FuzzControlParams(f *testing.F) {
 			checkRefusal(t, herr)
 			return
 		}
+		// A query string that does not parse cleanly is never read in part.
+		if _, err := url.ParseQuery(query); err != nil {
+			t.Fatalf("malformed query %q accepted: %v", query, err)
+		}
 		for k := range raw {
 			if !knownParams[k] {
 				t.Fatalf("unknown parameter %q accepted", k)
@@ -85,6 +95,12 @@ func FuzzControlParams(f *testing.F) {
 				continue
 			}
 			checkRequest(t, a, q, lim)
+			// dry_run=false (a write) only from an explicit false.
+			if v, ok := raw["dry_run"]; ok && !q.dryRun {
+				if w := strings.ToLower(strings.TrimSpace(v)); w != "false" && w != "0" && w != "no" {
+					t.Fatalf("dry_run=%q read as false", v)
+				}
+			}
 		}
 	})
 }
@@ -105,7 +121,7 @@ func checkRequest(t *testing.T, action string, q *request, lim config.ControlLim
 		sel, herr := parseSelector(q.selector)
 		if herr == nil {
 			for _, m := range sel {
-				if m.key == "" || m.value == "" || strings.ContainsAny(m.key, "!~") {
+				if m.Key == "" || m.Value == "" || strings.ContainsAny(m.Key, "!~") {
 					t.Fatalf("selector %q accepted with %+v", q.selector, m)
 				}
 			}
@@ -163,13 +179,15 @@ control:
   auth_failures_per_minute: 1000
   tokens:
     - {name: fuzz, hash: "` + string(hash) + `"}
+    - {name: fuzz-approver, hash: "` + string(hash) + `", selector: "site=dc1"}
+  approvals: {cooling: 2}
 `))
 	if err != nil {
 		f.Fatal(err)
 	}
 	h := New(Options{Config: staticConfig{cfg}, Client: device.NewClient("fuzz", 2), Logger: log.NewNopLogger(), EnableDangerous: true})
 	// The statuses docs/control.md lists; 500 is not one of them.
-	documented := map[int]bool{200: true, 207: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true, 415: true, 429: true, 502: true, 503: true}
+	documented := map[int]bool{200: true, 202: true, 207: true, 409: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true, 415: true, 429: true, 502: true, 503: true}
 
 	f.Fuzz(func(t *testing.T, action, query string, ct uint8, body []byte) {
 		r := fuzzRequest(action, query, ct, body)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -311,9 +312,7 @@ func metricTable(t *testing.T) map[string][]string {
 	if len(m) == 0 {
 		t.Fatal("collector.Metrics() is empty")
 	}
-	for n, l := range builtinMetrics {
-		m[n] = l
-	}
+	maps.Copy(m, builtinMetrics)
 	return m
 }
 
@@ -521,12 +520,12 @@ func outputLabels(e parser.Expr, table map[string][]string) (map[string]bool, bo
 		for l := range lhs {
 			out[l] = true
 		}
-		switch {
-		case x.Op == parser.LOR:
+		switch x.Op {
+		case parser.LOR:
 			for l := range rhs {
 				out[l] = true
 			}
-		case x.Op == parser.LAND || x.Op == parser.LUNLESS:
+		case parser.LAND, parser.LUNLESS:
 		default:
 			if x.VectorMatching != nil {
 				for _, l := range x.VectorMatching.Include {

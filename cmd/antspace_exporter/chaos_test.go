@@ -289,8 +289,8 @@ type probeDeadlines struct {
 
 func installProbeDeadlines(h *probeHandler) *probeDeadlines {
 	d := &probeDeadlines{expire: map[string][]func(){}}
-	h.deadline = func(r *http.Request, _ time.Duration) (context.Context, context.CancelFunc) {
-		ctx, expire, cancel := testutil.ManualDeadline(r.Context())
+	h.deadline = func(parent context.Context, r *http.Request, _ time.Duration) (context.Context, context.CancelFunc) {
+		ctx, expire, cancel := testutil.ManualDeadline(parent)
 		target := r.URL.Query().Get("target")
 		d.mu.Lock()
 		d.expire[target] = append(d.expire[target], expire)

@@ -6,11 +6,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
@@ -132,7 +134,16 @@ func TestControlDemoCurlLines(t *testing.T) {
 
 func TestControlDangerousFlag(t *testing.T) {
 	srv, mocks, _ := demoEnv(t, true)
+	// The example gates cooling behind a second credential's approval.
 	code, body := controlPost(t, srv.URL+"/control/cooling?target=imm-001&state=off", "demo-operator-token")
+	if code != http.StatusAccepted || mocks["imm-001"].State()["one_pump"] != true {
+		t.Fatalf("cooling off before approval: %d %s", code, body)
+	}
+	id := regexp.MustCompile(`"approval_id": "([0-9a-f]{32})"`).FindStringSubmatch(body)
+	if id == nil {
+		t.Fatalf("no approval_id: %s", body)
+	}
+	code, body = controlPost(t, srv.URL+"/control/approve?id="+id[1], "demo-approver-token")
 	if code != http.StatusOK || !strings.Contains(body, `"verified": true`) {
 		t.Fatalf("cooling off: %d %s", code, body)
 	}
@@ -188,5 +199,32 @@ func TestControlWithoutAction(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "/control/{reset,setpoint,cooling}") {
 		t.Errorf("POST /control: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A control hash below cost 10 loads with a loud warning naming the
+// credential, never the hash.
+func TestWeakControlHashWarnedAtLoad(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("weak-token"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "targets.yml")
+	inv := "containers:\n  - {name: hk3-001, address: \"127.0.0.1:8001\", type: hk3}\ncontrol:\n  tokens:\n    - {name: weakling, hash: \"" + string(hash) + "\"}\n"
+	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
+		timeoutOffset: 0.5, maxRequests: 10, maxConns: 2})
+	if err := exp.reload(); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=warn msg="config warning"`) || !strings.Contains(out, `weakling`) || !strings.Contains(out, "cost 4, below 10") {
+		t.Errorf("no warning about the weak hash:\n%s", out)
+	}
+	if strings.Contains(out, string(hash)) {
+		t.Errorf("the log shows the hash:\n%s", out)
 	}
 }
