@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -146,7 +147,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	s.exporterAddr = testutil.MustFreeAddr(t)
 	s.exporter = startProcess(t, logDir, "antspace_exporter", exporterBin,
 		"--config.file="+inv, "--web.listen-address="+s.exporterAddr)
-	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", 30*time.Second)
+	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", testutil.Patience)
 
 	s.webhook = startWebhook(t)
 	amAddr, promAddr := testutil.MustFreeAddr(t), testutil.MustFreeAddr(t)
@@ -165,7 +166,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+amAddr,
 		"--cluster.listen-address=", // no clustering: no gossip port, no peers
 	)
-	am.waitHTTP(t, "http://"+amAddr+"/-/ready", 30*time.Second)
+	am.waitHTTP(t, "http://"+amAddr+"/-/ready", testutil.Patience)
 	s.am = amAPI{base: "http://" + amAddr}
 
 	prom := startProcess(t, logDir, "prometheus", promBin,
@@ -174,7 +175,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+promAddr,
 		"--web.enable-lifecycle",
 	)
-	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 60*time.Second)
+	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 2*testutil.Patience)
 	s.prom = promAPI{base: "http://" + promAddr}
 	// Registered after Prometheus' own cleanup, so it runs before Prometheus
 	// stops: scrape failures and slow scrapes explain a flaky timing.
@@ -334,7 +335,7 @@ func (s *stack) scenarioScrape(t *testing.T) {
 	// probe counter exists in Prometheus only once a scrape of /metrics came
 	// after the first successful probe, so wait for it.
 	for _, q := range []string{`up{job="antspace_exporter"} == 1`, `antspace_exporter_build_info{job="antspace_exporter"}`, `antspace_exporter_probes_total{result="success"}`} {
-		testutil.Eventually(t, 30*time.Second, q, func() (bool, string) {
+		testutil.Eventually(t, wait, q, func() (bool, string) {
 			res, err := s.prom.query(q)
 			if err != nil {
 				return false, err.Error()
@@ -441,6 +442,17 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 
 	addr := c.Addr
 	c.stop(t)
+	// Hold the port while the container is down: on a busy machine another
+	// process's server could take it and answer the scrapes. A listener
+	// that never accepts makes the scrapes time out, which is unreachable
+	// too. (Not testutil.RefuseConnections: the closed server's connections
+	// may still hold the port in TIME_WAIT.)
+	release := func() {}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		release = func() { ln.Close() }
+	} else {
+		t.Logf("cannot hold %s while %s is down: %v", addr, c.Name, err)
+	}
 	testutil.Eventually(t, wait, "antspace_up == 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
 		if err != nil {
@@ -478,6 +490,7 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		}
 	}
 
+	release()
 	c.start(t, addr) // a fresh controller on the same address: faults clear
 	testutil.Eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))

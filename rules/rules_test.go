@@ -5,7 +5,6 @@
 package rules
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 const (
@@ -331,8 +331,7 @@ func collectorFaults(t *testing.T, ty collector.Type) []string {
 	}))
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testutil.Context(t)
 	res := collector.Probe(ctx, device.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
 	if !res.Up() {
 		t.Fatalf("probe failed: %v", res.Err)
@@ -600,11 +599,11 @@ func tool(t *testing.T, name string) string {
 	return p
 }
 
+// run runs a tool (promtool, amtool) bounded by the test's own deadline
+// (testutil.Context), not by a fixed budget a loaded machine may exceed.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	out, err := exec.CommandContext(testutil.Context(t), name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
 	}
