@@ -25,6 +25,9 @@ type Settings struct {
 	Scales        map[string]float64 // per device field, overrides the default factor
 	SkipMinerInfo bool
 	MaxBodyBytes  int64 // 0 keeps the client's limit
+	// Thresholds are the container's alert-threshold overrides (inventory
+	// module and container), exposed as antspace_alert_threshold{name}.
+	Thresholds map[string]float64
 }
 
 // FieldError is one field that was missing or could not be parsed.
@@ -46,6 +49,7 @@ type Result struct {
 	Timeout     time.Duration
 
 	minerSkipped bool
+	thresholds   []sample // antspace_alert_threshold, sorted by name
 	samples      []sample // the device's series (see sample.go)
 }
 
@@ -67,7 +71,7 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 // series is every sample of the probe: the probe-level ones, then the
 // device's.
 func (r *Result) series() []sample {
-	all := make([]sample, 0, 5+len(r.samples))
+	all := make([]sample, 0, 5+len(r.thresholds)+len(r.samples))
 	all = append(all,
 		sample{m: metricUp, value: boolValue(r.Up())},
 		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
@@ -77,6 +81,7 @@ func (r *Result) series() []sample {
 	if !r.minerSkipped {
 		all = append(all, sample{m: metricMinerInfoUp, value: boolValue(r.MinerErr == nil)})
 	}
+	all = append(all, r.thresholds...)
 	return append(all, r.samples...)
 }
 
@@ -84,6 +89,16 @@ func (r *Result) series() []sample {
 // later than ctx allows: the context reaches every request.
 func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
+	if len(s.Thresholds) > 0 {
+		names := make([]string, 0, len(s.Thresholds))
+		for n := range s.Thresholds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			r.thresholds = append(r.thresholds, sample{m: metricAlertThreshold, value: s.Thresholds[n], pairs: labelPairs(metricAlertThreshold.labels, []string{n})})
+		}
+	}
 	if s.MaxBodyBytes > 0 && s.MaxBodyBytes != c.MaxBodyBytes {
 		limited := *c
 		limited.MaxBodyBytes = s.MaxBodyBytes

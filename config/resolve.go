@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 // Target is what a probe request resolved to.
@@ -42,4 +44,25 @@ func (c *Config) Resolve(target, module string, allowAny bool) (*Target, error) 
 	}
 	t.Module = c.Modules[t.ModuleName]
 	return t, nil
+}
+
+// Settings are the collector settings of a resolved target: its module's,
+// with the alert thresholds of the module and the container merged
+// (container over module).
+func (t *Target) Settings() collector.Settings {
+	s := t.Module.Settings(t.ModuleName)
+	var ct map[string]float64
+	if t.Container != nil {
+		ct = t.Container.Thresholds
+	}
+	if len(t.Module.Thresholds)+len(ct) > 0 {
+		s.Thresholds = make(map[string]float64, len(t.Module.Thresholds)+len(ct))
+		for k, v := range t.Module.Thresholds {
+			s.Thresholds[k] = v
+		}
+		for k, v := range ct {
+			s.Thresholds[k] = v
+		}
+	}
+	return s
 }
