@@ -23,16 +23,16 @@ func fleetDashboard() *Dashboard {
 	l.add(
 		stat("Containers up", "Containers whose controller answered the last probe (antspace_up == 1).", "none", 3, 4,
 			instant("count("+s.sel("antspace_up")+" == 1) or vector(0)", "up")).thresholds(neutralThresholds),
-		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for job antspace).", "none", 3, 4,
-			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up", `job="antspace"`)+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
+		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for its probe scrape).", "none", 3, 4,
+			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up")+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
 		stat("Active fault flags", "Fault flags currently set across the selected containers (antspace_fault_active == 1), whether or not an alert fires for them yet.", "none", 3, 4,
 			instant("count("+s.sel("antspace_fault_active")+" == 1) or vector(0)", "faults")).thresholds(zeroGoodThresholds),
 		stat("Critical alerts", "Firing alerts of severity critical from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="critical"`)+") or vector(0)", "critical")).thresholds(alertCriticalThreshold),
+			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("critical"))+") or vector(0)", "critical")).thresholds(alertCriticalThreshold),
 		stat("High alerts", "Firing alerts of severity high from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="high"`)+") or vector(0)", "high")).thresholds(alertHighThreshold),
+			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("high"))+") or vector(0)", "high")).thresholds(alertHighThreshold),
 		stat("Medium alerts", "Firing alerts of severity medium from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="medium"`)+") or vector(0)", "medium")).thresholds(alertMediumThreshold),
+			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("medium"))+") or vector(0)", "medium")).thresholds(alertMediumThreshold),
 		stat("Total power", "Sum of all power readings of the selected containers (antspace_power_watts, every source).", "watt", 3, 4,
 			instant("sum("+s.sel("antspace_power_watts")+")", "power")),
 		stat("Total hash rate", "Sum of the hash rate the selected containers report (antspace_hashrate_hashes_per_second).", "Hs", 3, 4,
@@ -120,7 +120,7 @@ func fleetDashboard() *Dashboard {
 		"renameByName":  map[string]any{},
 	})
 	at.override("byName", "severity",
-		prop("mappings", valueMap("critical", "critical", "red", "high", "high", "orange", "medium", "medium", "yellow")),
+		prop("mappings", valueMap(site.SeverityNames["critical"], site.SeverityNames["critical"], "red", site.SeverityNames["high"], site.SeverityNames["high"], "orange", site.SeverityNames["medium"], site.SeverityNames["medium"], "yellow")),
 		prop("custom.cellOptions", map[string]any{"type": "color-background"}))
 	l.add(ft, at)
 	l.add(timeseries("Active fault flags by container", "Number of fault flags set per container over time (sum of antspace_fault_active).", "none", 24, 7,

@@ -1,7 +1,3 @@
-// Package rules holds the Prometheus alerting rules for the Antspace exporter
-// (antspace.rules.yml), their promtool unit tests (tests/*.yml) and this Go
-// test, which checks the rule set against the documented alert table, the
-// exporter's metric table, the runbooks and the example Alertmanager config.
 package rules
 
 import (
@@ -151,8 +147,7 @@ func loadAlerts(t *testing.T) []rule {
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
 			if r.Alert == "" {
-				t.Errorf("group %s: recording rule %q: this file holds alerts only", g.Name, r.Record)
-				continue
+				continue // recording rules: TestRecordingRules
 			}
 			out = append(out, r)
 		}

@@ -1,0 +1,40 @@
+// Command antspace_mixin renders the Antspace rule bundle and Grafana
+// dashboards for a site:
+//
+//	antspace_mixin --config site.yml --output-dir DIR
+//
+// writes DIR/antspace.rules.yml and DIR/dashboards/*.json. Without --config
+// it renders the built-in defaults, which are exactly the committed
+// rules/antspace.rules.yml and dashboards/*.json. docs/alerting.md documents
+// the site configuration; examples/site.yml is an example.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/antspace-exporter/antspace_exporter/mixin"
+)
+
+func main() {
+	app := kingpin.New("antspace_mixin", "Render the Antspace alerting/recording rules and Grafana dashboards for a site.")
+	configFile := app.Flag("config", "Site configuration (YAML; see docs/alerting.md). Without it the built-in defaults are rendered.").String()
+	outDir := app.Flag("output-dir", "Directory to write antspace.rules.yml and dashboards/*.json to (created if missing).").Required().String()
+	kingpin.MustParse(app.Parse(os.Args[1:]))
+
+	site, err := mixin.LoadSite(*configFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "antspace_mixin:", err)
+		os.Exit(2)
+	}
+	files, err := mixin.Write(site, *outDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "antspace_mixin:", err)
+		os.Exit(1)
+	}
+	for _, f := range files {
+		fmt.Println(f)
+	}
+}
