@@ -392,7 +392,7 @@ func Groups(s *Site) []Group {
 	probeUp := e.P("up")
 	add("antspace-reachability", "Is the data there and live?", []alert{
 		{name: "AntspaceContainerUnreachable", severity: "critical", class: "reachability", forDur: "2m",
-			expr:        e.P("antspace_up") + " == 0",
+			expr:        e.P("antspace_up") + " == 0\nunless on (job, instance) " + e.P("antspace_container_info"),
 			summary:     "Antspace container cannot be read; its device alerts are blind.",
 			description: "The exporter could not read coolerState from " + who + "; antspace_up is {{ $value }}. Device alerts for it are inhibited while this fires."},
 		{name: "AntspaceScrapeFailing", severity: "critical", class: "reachability", forDur: "2m",
