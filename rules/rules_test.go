@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
 const (
@@ -605,14 +606,25 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
+// The rules and their unit tests on Debian's promtool (2.42) and on
+// Prometheus 3's (testutil.Prom3Version): range selectors, regex and
+// template behaviour changed between them.
 func TestPromtoolCheckRules(t *testing.T) {
-	promtool := tool(t, "promtool")
-	run(t, promtool, "check", "rules", "--lint=all", "--lint-fatal", rulesFile)
+	for _, b := range testutil.PromBuilds() {
+		t.Run(b.Name, func(t *testing.T) {
+			b.Require(t)
+			run(t, b.Promtool, "check", "rules", "--lint=all", "--lint-fatal", rulesFile)
+		})
+	}
 }
 
 func TestPromtoolUnitTests(t *testing.T) {
-	promtool := tool(t, "promtool")
-	run(t, promtool, append([]string{"test", "rules"}, testFiles(t)...)...)
+	for _, b := range testutil.PromBuilds() {
+		t.Run(b.Name, func(t *testing.T) {
+			b.Require(t)
+			run(t, b.Promtool, append([]string{"test", "rules"}, testFiles(t)...)...)
+		})
+	}
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
