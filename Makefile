@@ -11,7 +11,7 @@ LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PK
              -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 GOFLAGS_BUILD = -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak clean
+.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak clean prom3 mixin
 
 # Build and test with the toolchain go.mod names (fetched through the module
 # proxy when the installed Go is older), so vulncheck judges the standard
@@ -27,7 +27,7 @@ build:
 # Everything CI runs: lint, the race-enabled test suite (rules with promtool,
 # Alertmanager routing with amtool, end-to-end with real Prometheus and
 # Alertmanager when installed).
-test: lint build vulncheck
+test: lint build vulncheck prom3
 	$(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
@@ -35,9 +35,23 @@ lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
 
-# docs/metrics.md is generated from the metric table in collector/.
+# docs/metrics.md is generated from the metric table in collector/; the rule
+# file and the dashboards from rules/ and dashboards/ (cmd/antspace_mixin).
 docs:
 	$(GO) run ./tools/metricsdoc > docs/metrics.md
+	$(GO) generate ./rules ./dashboards
+
+# Render the rules and dashboards for a site: make mixin SITE=site.yml OUT=dir
+SITE ?=
+OUT  ?= $(BIN)/mixin
+mixin:
+	$(GO) run ./cmd/antspace_mixin $(if $(SITE),--config $(SITE)) --output-dir $(OUT)
+
+# Prometheus 3 (prometheus, promtool) for the rule and end-to-end tests, built
+# once from the module proxy into $(HOME)/.cache/antspace/prom3 (see
+# scripts/prom3.sh; ANTSPACE_PROM3_DIR overrides the directory).
+prom3:
+	GO=$(GO) ./scripts/prom3.sh
 
 demo: build
 	BIN=$(BIN) ./scripts/demo.sh
