@@ -216,3 +216,17 @@ func TestRecordingRules(t *testing.T) {
 		t.Errorf("%d recording rules, want at least 6", n)
 	}
 }
+
+// docs/alerting.md lists every threshold with its default.
+func TestAlertingDocListsThresholds(t *testing.T) {
+	b, err := os.ReadFile("../docs/alerting.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, th := range thresholds.All() {
+		row := "| `" + th.Name + "` | " + num(th.Default) + " " + th.Unit + " |"
+		if !strings.Contains(string(b), row) {
+			t.Errorf("docs/alerting.md has no row starting %q", row)
+		}
+	}
+}
