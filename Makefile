@@ -66,7 +66,7 @@ bench: build
 # FUZZTIME_SHORT; fuzz for FUZZTIME (e.g. make fuzz FUZZTIME=1h). A failing
 # input is written to <package>/testdata/fuzz/<Target>/: commit it, it then
 # runs as a regression test in go test.
-FUZZ_TARGETS   = ./collector:FuzzProbePayload ./collector:FuzzEachMember ./config:FuzzParse \
+FUZZ_TARGETS   = ./collector:FuzzProbePayload ./device/payload:FuzzEachMember ./config:FuzzParse \
                  ./control:FuzzControlParams ./control:FuzzControlHandler
 FUZZTIME_SHORT ?= 8s
 FUZZTIME       ?= 5m

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -22,12 +24,12 @@ import (
 //
 //	go test ./collector -run '^$' -bench . -benchmem
 
-type payload struct {
+type answers struct {
 	cooler, miners []byte
 }
 
 // recorded returns the mock's coolerState and minerInfo answers for a type.
-func recorded(b *testing.B, typ mock.Type) payload {
+func recorded(b *testing.B, typ mock.Type) answers {
 	b.Helper()
 	c, err := mock.NewContainer(mock.Options{Name: "bench", Type: typ, Seed: 42, Clock: mock.NewManualClock(epoch)})
 	if err != nil {
@@ -35,13 +37,13 @@ func recorded(b *testing.B, typ mock.Type) payload {
 	}
 	get := func(op string) []byte {
 		rec := httptest.NewRecorder()
-		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, collector.DeviceURL("dev", op, nil), nil))
+		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, device.DeviceURL("dev", op, nil), nil))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("%s: %d", op, rec.Code)
 		}
 		return rec.Body.Bytes()
 	}
-	return payload{cooler: get(collector.OpCoolerState), miners: get(collector.OpMinerInfo)}
+	return answers{cooler: get(payload.OpCoolerState), miners: get(payload.OpMinerInfo)}
 }
 
 var benchTypes = []struct {
@@ -137,11 +139,11 @@ func BenchmarkConvertAndExposeRegistry(b *testing.B) {
 }
 
 // staticDevice answers recorded bodies, so the server side costs little.
-func staticDevice(b *testing.B, p payload) string {
+func staticDevice(b *testing.B, p answers) string {
 	b.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Query().Get("operation") == collector.OpMinerInfo {
+		if r.URL.Query().Get("operation") == payload.OpMinerInfo {
 			w.Write(p.miners)
 			return
 		}
@@ -155,7 +157,7 @@ func staticDevice(b *testing.B, p payload) string {
 func BenchmarkProbeHTTP(b *testing.B) {
 	for _, tc := range benchTypes {
 		addr := staticDevice(b, recorded(b, tc.typ))
-		c := collector.NewClient("bench", 2)
+		c := device.NewClient("bench", 2)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -177,7 +179,7 @@ func BenchmarkFloorHTTP(b *testing.B) {
 		addr := staticDevice(b, recorded(b, tc.typ))
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
 		get := func(op string) error {
-			resp, err := hc.Get(collector.DeviceURL(addr, op, nil))
+			resp, err := hc.Get(device.DeviceURL(addr, op, nil))
 			if err != nil {
 				return err
 			}
@@ -193,8 +195,8 @@ func BenchmarkFloorHTTP(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				errc := make(chan error, 1)
-				go func() { errc <- get(collector.OpMinerInfo) }()
-				if err := get(collector.OpCoolerState); err != nil {
+				go func() { errc <- get(payload.OpMinerInfo) }()
+				if err := get(payload.OpCoolerState); err != nil {
 					b.Fatal(err)
 				}
 				if err := <-errc; err != nil {

@@ -1,38 +1,20 @@
 package collector
 
-import "time"
-
-// CoalesceWaiters is the number of callers waiting for the read of address
-// and operation under body limit (0 when none is in flight).
-func CoalesceWaiters(co *Coalescer, address, operation string, limit int64) int {
-	co.mu.Lock()
-	defer co.mu.Unlock()
-	if f := co.flights[coalesceKey{address, operation, limit}]; f != nil && f.ended.IsZero() {
-		return f.waiters
-	}
-	return 0
-}
-
-// SetCoalescerClock replaces the clock the coalescer ages results with.
-func SetCoalescerClock(co *Coalescer, now func() time.Time) {
-	co.mu.Lock()
-	defer co.mu.Unlock()
-	co.now = now
-}
+import "github.com/antspace-exporter/antspace_exporter/device/payload"
 
 // Convert decodes recorded coolerState and minerInfo answers and converts
 // them like Probe does, without the network (for benchmarks).
 func Convert(cooler, miners []byte, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: miners == nil}
-	var env Envelope
-	if err := decodeEnvelope(cooler, &env); err != nil {
+	var env payload.Envelope
+	if err := payload.DecodeEnvelope(cooler, &env); err != nil {
 		r.Err = err
 		return r
 	}
 	r.Err = r.convertCooler(env.Params, s)
 	if miners != nil {
-		var menv Envelope
-		if r.MinerErr = decodeEnvelope(miners, &menv); r.MinerErr == nil {
+		var menv payload.Envelope
+		if r.MinerErr = payload.DecodeEnvelope(miners, &menv); r.MinerErr == nil {
 			r.MinerErr = r.convertMiners(menv.Params, s.Scales)
 		}
 	}

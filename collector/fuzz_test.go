@@ -15,6 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -61,8 +63,8 @@ var fuzzModes = []collector.Type{"", collector.TypeHK3, collector.TypeImmersion}
 // without error, every value is finite, up is 0 or 1 with a reason when 0.
 func FuzzProbePayload(f *testing.F) {
 	for _, typ := range []mock.Type{mock.HK3, mock.Immersion} {
-		cooler := mockAnswer(f, typ, collector.OpCoolerState, nil)
-		miners := mockAnswer(f, typ, collector.OpMinerInfo, nil)
+		cooler := mockAnswer(f, typ, payload.OpCoolerState, nil)
+		miners := mockAnswer(f, typ, payload.OpMinerInfo, nil)
 		for mode := range fuzzModes {
 			f.Add(uint8(mode), cooler, miners)
 		}
@@ -71,19 +73,19 @@ func FuzzProbePayload(f *testing.F) {
 				continue
 			}
 			m := &mock.Misbehaviour{Kind: k, Size: 8 << 10}
-			f.Add(uint8(0), mockAnswer(f, typ, collector.OpCoolerState, m), mockAnswer(f, typ, collector.OpMinerInfo, m))
-			f.Add(uint8(1), cooler, mockAnswer(f, typ, collector.OpMinerInfo, m))
+			f.Add(uint8(0), mockAnswer(f, typ, payload.OpCoolerState, m), mockAnswer(f, typ, payload.OpMinerInfo, m))
+			f.Add(uint8(1), cooler, mockAnswer(f, typ, payload.OpMinerInfo, m))
 		}
 	}
 	f.Add(uint8(0), []byte(`{"ok":"yes","params":{"supply_liquid_temp":"1e308","return_liquid_temp":"-0"}}`), []byte(`{"ok":1,"params":{"miner_info":{"\xff":{"miner_type":"\xfe"}}}}`))
 	f.Add(uint8(2), []byte(`{"ok":true,"params":{"OK":false}}`), []byte(`[]`))
 
-	client := collector.NewClient("fuzz", 2)
+	client := device.NewClient("fuzz", 2)
 	client.MaxBodyBytes = 1 << 20
 	f.Fuzz(func(t *testing.T, mode uint8, cooler, miners []byte) {
 		c := *client
 		c.HTTP = &http.Client{Transport: bodyTransport{status: http.StatusOK, bodies: map[string][]byte{
-			collector.OpCoolerState: cooler, collector.OpMinerInfo: miners,
+			payload.OpCoolerState: cooler, payload.OpMinerInfo: miners,
 		}}}
 		s := collector.Settings{Type: fuzzModes[int(mode)%len(fuzzModes)]}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

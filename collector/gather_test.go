@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -19,6 +20,7 @@ func gatherText(t *testing.T, r *collector.Result) []byte {
 // exactly what a pedantic Registry gathers from the Result, for good answers
 // of both types and every kind of bad one.
 func TestGatherMatchesRegistry(t *testing.T) {
+	hk3 := collector.Settings{Module: "hk3", Type: collector.TypeHK3}
 	type tc struct {
 		name     string
 		typ      mock.Type
@@ -40,7 +42,7 @@ func TestGatherMatchesRegistry(t *testing.T) {
 		}
 		for _, typ := range []mock.Type{mock.HK3, mock.Immersion} {
 			cases = append(cases, tc{name: string(typ) + "-" + string(k), typ: typ, m: &mock.Misbehaviour{Kind: k}})
-			cases = append(cases, tc{name: string(typ) + "-minerinfo-" + string(k), typ: typ, m: &mock.Misbehaviour{Kind: k, Operation: collector.OpMinerInfo}})
+			cases = append(cases, tc{name: string(typ) + "-minerinfo-" + string(k), typ: typ, m: &mock.Misbehaviour{Kind: k, Operation: payload.OpMinerInfo}})
 		}
 	}
 	for _, c := range cases {

@@ -18,6 +18,10 @@ func WriteMarkdown(w io.Writer) error {
 
 	for _, scope := range []string{"probe", "exporter"} {
 		fmt.Fprintf(&b, "## %s metrics\n\n", strings.ToUpper(scope[:1])+scope[1:])
+		if scope == "exporter" {
+			b.WriteString("Counters whose label values are known at start show 0 from the first scrape: upstream requests and\n")
+			b.WriteString("shared reads for `coolerState` and `minerInfo`, and probes of every configured module (after each reload).\n\n")
+		}
 		b.WriteString("| metric | type | labels | unit | help | device fields |\n|---|---|---|---|---|---|\n")
 		for _, m := range Metrics() {
 			if m.Scope != scope {

@@ -1,5 +1,6 @@
-// Package collector reads an Antspace container controller and turns its
-// telemetry into Prometheus metrics.
+// Package collector turns an Antspace container controller's answers into
+// Prometheus metrics. It reads them through a Reader (package device has the
+// HTTP one) and decodes them with package payload; it has no network code.
 //
 // The metric table in this file is the single source of truth for metric
 // names, help texts, units and label sets; docs/metrics.md is generated from it.

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // maxUnknownFields bounds the generic series a (lying) device can create.
@@ -85,9 +87,19 @@ func (r *Result) series() []sample {
 	return append(all, r.samples...)
 }
 
-// Probe reads one container and converts its answers. It never returns
-// later than ctx allows: the context reaches every request.
-func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
+// Reader reads a container's answers. device.Client is the real one, over
+// HTTP; tests fake it without a socket.
+type Reader interface {
+	// Read returns the answer to a read operation (payload.OpCoolerState,
+	// payload.OpMinerInfo) of the container at address, or why there is
+	// none. maxBodyBytes > 0 bounds the answer; 0 keeps the reader's limit.
+	// It must return by the time ctx ends.
+	Read(ctx context.Context, address, operation string, maxBodyBytes int64) (*payload.Envelope, error)
+}
+
+// Probe reads one container through rd and converts its answers. It never
+// returns later than ctx allows: the context reaches every read.
+func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
 	if len(s.Thresholds) > 0 {
 		names := make([]string, 0, len(s.Thresholds))
@@ -99,25 +111,20 @@ func Probe(ctx context.Context, c *Client, address string, s Settings) *Result {
 			r.thresholds = append(r.thresholds, sample{m: metricAlertThreshold, value: s.Thresholds[n], pairs: labelPairs(metricAlertThreshold.labels, []string{n})})
 		}
 	}
-	if s.MaxBodyBytes > 0 && s.MaxBodyBytes != c.MaxBodyBytes {
-		limited := *c
-		limited.MaxBodyBytes = s.MaxBodyBytes
-		c = &limited
-	}
 
 	var (
 		wg       sync.WaitGroup
-		minerEnv *Envelope
+		minerEnv *payload.Envelope
 		minerErr error
 	)
 	if !s.SkipMinerInfo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			minerEnv, minerErr = c.Read(ctx, address, OpMinerInfo)
+			minerEnv, minerErr = rd.Read(ctx, address, payload.OpMinerInfo, s.MaxBodyBytes)
 		}()
 	}
-	coolerEnv, err := c.Read(ctx, address, OpCoolerState)
+	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
 	if err == nil {
 		err = r.convertCooler(coolerEnv.Params, s)
 	}
@@ -155,9 +162,9 @@ func decodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("answer has no params")
 	}
-	params, ok := objectMembers(raw)
+	params, ok := payload.ObjectMembers(raw)
 	if !ok {
-		return nil, fmt.Errorf("params is not an object: %s", truncate(raw))
+		return nil, fmt.Errorf("params is not an object: %s", payload.Truncate(raw))
 	}
 	return params, nil
 }
@@ -218,9 +225,9 @@ func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
 		}
 		var v float64
 		if f.kind == kindBool {
-			v, err = parseBool(rawValue)
+			v, err = payload.ParseBool(rawValue)
 		} else {
-			v, err = parseNumber(rawValue)
+			v, err = payload.ParseNumber(rawValue)
 			v *= scaleOf(s.Scales, f)
 		}
 		if err != nil {
@@ -270,7 +277,7 @@ func directionLabel(params map[string]json.RawMessage, name string) string {
 	if !ok {
 		return ""
 	}
-	v, err := parseString(raw)
+	v, err := payload.ParseString(raw)
 	if err != nil {
 		return ""
 	}
@@ -300,9 +307,9 @@ func (r *Result) addUnknown(params map[string]json.RawMessage, sc *schema) {
 	sort.Strings(names)
 	n := 0
 	for _, name := range names {
-		v, err := parseNumber(params[name])
+		v, err := payload.ParseNumber(params[name])
 		if err != nil {
-			if v, err = parseBool(params[name]); err != nil || isQuoted(params[name]) {
+			if v, err = payload.ParseBool(params[name]); err != nil || isQuoted(params[name]) {
 				continue // strings, objects and nulls have no gauge value
 			}
 		}
@@ -332,7 +339,7 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			r.fieldError("minerInfo."+f.field, errors.New("missing"))
 			continue
 		}
-		v, err := parseNumber(rawValue)
+		v, err := payload.ParseNumber(rawValue)
 		if err != nil {
 			r.fieldError("minerInfo."+f.field, err)
 			continue
@@ -344,7 +351,7 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 		return errors.New("minerInfo: none of the summary fields could be read")
 	}
 	rawMiners, ok := params["miner_info"]
-	if !ok || isNull(rawMiners) {
+	if !ok || payload.IsNull(rawMiners) {
 		return nil // a container without miners yet
 	}
 	// One pass collects each miner's raw table (the last of duplicate IPs
@@ -357,8 +364,8 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	var miners []minerRaw
 	index := map[string]int{}
 	refused := false
-	valid := eachMember(rawMiners, func(ip string, v []byte) {
-		if isNull(v) {
+	valid := payload.EachMember(rawMiners, func(ip string, v []byte) {
+		if payload.IsNull(v) {
 			v = nil
 		} else if v[0] != '{' {
 			refused = true // a miner that is not an object refuses the whole table
@@ -371,14 +378,14 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 		miners = append(miners, minerRaw{ip, v})
 	})
 	if !valid || refused {
-		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", truncate(rawMiners))
+		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
 	sort.Slice(miners, func(i, j int) bool { return miners[i].ip < miners[j].ip })
 	var values [len(minerFieldNames)][]byte
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !eachMember(mr.table, func(k string, v []byte) {
+		if mr.table != nil && !payload.EachMember(mr.table, func(k string, v []byte) {
 			if i, ok := minerFieldIndex[k]; ok {
 				values[i] = v
 			}
@@ -393,22 +400,18 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			if rawValue == nil {
 				continue // per-miner tables vary with miner firmware
 			}
-			v, err := parseNumber(rawValue)
+			v, err := payload.ParseNumber(rawValue)
 			if err != nil {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
 			r.addMinerField(f, v*scaleOf(scales, f), pair)
 		}
-		model, _ := parseString(values[len(minerFields)])
-		firmware, _ := parseString(values[len(minerFields)+1])
+		model, _ := payload.ParseString(values[len(minerFields)])
+		firmware, _ := payload.ParseString(values[len(minerFields)+1])
 		r.addMinerIdentity(pair, model, firmware)
 	}
 	return nil
-}
-
-func isNull(raw json.RawMessage) bool {
-	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
 func boolValue(b bool) float64 {

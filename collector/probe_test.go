@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -39,7 +40,7 @@ func startMock(t *testing.T, o mock.Options) *mock.Server {
 	return s
 }
 
-func newClient() *collector.Client { return collector.NewClient("antspace_exporter/test", 2) }
+func newClient() *device.Client { return device.NewClient("antspace_exporter/test", 2) }
 
 func probe(t *testing.T, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -119,7 +120,8 @@ func Empty() *Config {
 	return c
 }
 
-// Load reads and validates an inventory file.
+// Load reads and validates an inventory file and the files it names
+// (relative to its directory).
 func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -130,11 +132,16 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	c.SetDirectory(filepath.Dir(path))
+	if err := c.LoadFiles(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return c, nil
 }
 
 // Parse decodes an inventory strictly: unknown keys, duplicate entries and
-// invalid values are errors that name the line.
+// invalid values are errors that name the line. It reads nothing but r: the
+// files the inventory names are read by LoadFiles (see Load).
 func Parse(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
 	if err != nil {

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,7 +152,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	write("containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n")
 	reg := prometheus.NewRegistry()
 	sc := NewSafeConfig(path, reg)
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if got := testutil.ToFloat64(sc.reloadSuccess); got != 1 {
@@ -160,7 +164,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 
 	write("containers:\n  - {name: a, address: nope, type: hk3}\n")
-	if err := sc.Reload(); err == nil {
+	if _, err := sc.Reload(); err == nil {
 		t.Fatal("bad file reloaded without error")
 	}
 	if _, ok := sc.Get().Lookup("a"); !ok {
@@ -174,7 +178,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 
 	write("containers:\n  - {name: b, address: \"127.0.0.1:8002\", type: immersion}\n")
-	if err := sc.Reload(); err != nil {
+	if _, err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := sc.Get().Lookup("b"); !ok {
@@ -182,5 +186,41 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(sc.containers); got != 1 {
 		t.Errorf("containers = %v", got)
+	}
+}
+
+// Reloads run one at a time: concurrent ones (SIGHUP and /-/reload) never
+// overlap, and each leaves the metrics of the configuration it installed.
+func TestReloadsSerialised(t *testing.T) {
+	sc := NewSafeConfig("inventory.yml", prometheus.NewRegistry())
+	var active, overlaps, calls atomic.Int32
+	sc.load = func(string) (*Config, error) {
+		if active.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer active.Add(-1)
+		n := calls.Add(1)
+		for range 50 {
+			runtime.Gosched() // give a concurrent reload every chance to enter
+		}
+		if n%2 == 0 {
+			return nil, errors.New("bad file")
+		}
+		return Empty(), nil
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				_, _ = sc.Reload()
+			}
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d reloads ran while another was loading", n)
+	}
+	if n := calls.Load(); n != 200 {
+		t.Errorf("%d loads, want 200", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
@@ -42,8 +43,9 @@ const (
 type Control struct {
 	// CredentialsFile names a YAML file with more `tokens:` and `users:`
 	// (same format as here), so the secrets' hashes can live apart from the
-	// inventory. A relative path is relative to the exporter's working
-	// directory. It is re-read on every config reload.
+	// inventory. A relative path is relative to the directory of the config
+	// file (as Prometheus resolves its *_file settings). Parse does not read
+	// it; Load does, on every config reload.
 	CredentialsFile    string `yaml:"credentials_file,omitempty"`
 	ControlCredentials `yaml:",inline"`
 
@@ -71,11 +73,13 @@ type ControlCredentials struct {
 
 // ControlCredential is one bearer token (Name is only a label for the audit
 // log) or one basic-auth user (Name is the user name). Hash is the bcrypt hash
-// of the token or password. Actions limits it to some actions; empty means all.
+// of the token or password; as a Secret it is written out as <secret>
+// wherever the config is marshalled (/config). Actions limits it to some
+// actions; empty means all.
 type ControlCredential struct {
-	Name    string   `yaml:"name"`
-	Hash    string   `yaml:"hash"`
-	Actions []string `yaml:"actions,omitempty"`
+	Name    string            `yaml:"name"`
+	Hash    promconfig.Secret `yaml:"hash"`
+	Actions []string          `yaml:"actions,omitempty"`
 }
 
 // Allows reports whether the credential may perform action.
@@ -147,7 +151,8 @@ type ControlLimits struct {
 	AuthFailuresPerMinute    int
 }
 
-// validate checks the section and loads the credentials file. Nil-safe.
+// validate checks the section as written, without reading the credentials
+// file (see loadFiles). Nil-safe.
 func (ctl *Control) validate() error {
 	if ctl == nil {
 		return nil
@@ -156,24 +161,8 @@ func (ctl *Control) validate() error {
 		Tokens: append([]*ControlCredential(nil), ctl.Tokens...),
 		Users:  append([]*ControlCredential(nil), ctl.Users...),
 	}
-	if ctl.CredentialsFile != "" {
-		file, err := loadControlCredentials(ctl.CredentialsFile)
-		if err != nil {
-			return fmt.Errorf("control.credentials_file: %w", err)
-		}
-		all.Tokens = append(all.Tokens, file.Tokens...)
-		all.Users = append(all.Users, file.Users...)
-	}
-	if err := validateCredentials("control.tokens", all.Tokens); err != nil {
+	if err := validateAllCredentials(all); err != nil {
 		return err
-	}
-	if err := validateCredentials("control.users", all.Users); err != nil {
-		return err
-	}
-	for _, u := range all.Users {
-		if strings.Contains(u.Name, ":") {
-			return fmt.Errorf("control.users: user name %q must not contain ':' (basic auth separates user and password with it)", u.Name)
-		}
 	}
 	l := ctl.Limits()
 	for _, v := range []struct {
@@ -196,6 +185,49 @@ func (ctl *Control) validate() error {
 		return errors.New("control.batch_concurrency must not be negative")
 	case ctl.AuthFailuresPerMinute < 0:
 		return errors.New("control.auth_failures_per_minute must not be negative")
+	}
+	ctl.all = all
+	return nil
+}
+
+func validateAllCredentials(all ControlCredentials) error {
+	if err := validateCredentials("control.tokens", all.Tokens); err != nil {
+		return err
+	}
+	if err := validateCredentials("control.users", all.Users); err != nil {
+		return err
+	}
+	for _, u := range all.Users {
+		if strings.Contains(u.Name, ":") {
+			return fmt.Errorf("control.users: user name %q must not contain ':' (basic auth separates user and password with it)", u.Name)
+		}
+	}
+	return nil
+}
+
+// setDirectory makes a relative credentials_file relative to dir.
+func (ctl *Control) setDirectory(dir string) {
+	if ctl != nil {
+		ctl.CredentialsFile = promconfig.JoinDir(dir, ctl.CredentialsFile)
+	}
+}
+
+// loadFiles reads the credentials file and checks the inline credentials
+// and the file's together. Nil-safe.
+func (ctl *Control) loadFiles() error {
+	if ctl == nil || ctl.CredentialsFile == "" {
+		return nil
+	}
+	file, err := loadControlCredentials(ctl.CredentialsFile)
+	if err != nil {
+		return fmt.Errorf("control.credentials_file: %w", err)
+	}
+	all := ControlCredentials{
+		Tokens: append(append([]*ControlCredential(nil), ctl.Tokens...), file.Tokens...),
+		Users:  append(append([]*ControlCredential(nil), ctl.Users...), file.Users...),
+	}
+	if err := validateAllCredentials(all); err != nil {
+		return err
 	}
 	ctl.all = all
 	return nil
@@ -236,7 +268,7 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 			return fmt.Errorf("%s: duplicate name %q", where, c.Name)
 		}
 		seen[c.Name] = true
-		if c.Hash == "" {
+		if len(c.Hash) == 0 {
 			return fmt.Errorf("%s %q: hash is required (a bcrypt hash, e.g. from `antspace_exporter --control.hash-secret`)", where, c.Name)
 		}
 		// Never quote the hash back: an error message could end up in a log.

@@ -49,12 +49,31 @@ func TestControlCredentialsInlineAndFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	y := "control:\n  credentials_file: " + file + "\n" +
+	// A relative credentials_file is relative to the inventory's directory,
+	// not to the working directory (this package's source directory).
+	y := "control:\n  credentials_file: control.yml\n" +
 		"  tokens:\n    - {name: ops, hash: \"" + testHash(t, "ops-token") + "\", actions: [setpoint, reset]}\n" +
 		"  setpoint_min: 25\n  setpoint_max: 38.5\n  timeout: 3s\n  verify_timeout: 1s\n  batch_concurrency: 2\n  auth_failures_per_minute: 10\n"
-	c, err := Parse(strings.NewReader(y))
+	inv := filepath.Join(dir, "inventory.yml")
+	if err := os.WriteFile(inv, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Parse reads no file: only the inline credential is there.
+	parsed, err := Parse(strings.NewReader(y))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := len(parsed.Control.Credentials().Tokens); n != 1 || len(parsed.Control.Credentials().Users) != 0 {
+		t.Errorf("Parse: %d tokens, %d users; want the inline token only", n, len(parsed.Control.Credentials().Users))
+	}
+
+	c, err := Load(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Control.CredentialsFile != file {
+		t.Errorf("credentials_file resolved to %q, want %q", c.Control.CredentialsFile, file)
 	}
 	if !c.Control.Enabled() {
 		t.Fatal("not enabled")
@@ -90,7 +109,7 @@ func TestControlInvalid(t *testing.T) {
 		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
 		{"missing name", "control:\n  tokens:\n    - {hash: \"" + good + "\"}\n", "name is required"},
 		{"duplicate token name", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\"}\n    - {name: a, hash: \"" + good + "\"}\n", "duplicate name"},
-		{"duplicate across file", "control:\n  credentials_file: " + dupFile + "\n  tokens:\n    - {name: a, hash: \"" + good + "\"}\n", "duplicate name"},
+		{"duplicate across file", "control:\n  credentials_file: dup.yml\n  tokens:\n    - {name: a, hash: \"" + good + "\"}\n", "duplicate name"},
 		{"unknown action", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", actions: [shutdown]}\n", `unknown action "shutdown"`},
 		{"user with colon", "control:\n  users:\n    - {name: \"a:b\", hash: \"" + good + "\"}\n", "must not contain ':'"},
 		{"min above max", "control:\n  setpoint_min: 40\n  setpoint_max: 30\n", "must be below"},
@@ -98,11 +117,15 @@ func TestControlInvalid(t *testing.T) {
 		{"NaN bound", "control:\n  setpoint_max: .nan\n", "finite"},
 		{"negative timeout", "control:\n  verify_timeout: -1s\n", "not a valid duration"},
 		{"negative concurrency", "control:\n  batch_concurrency: -1\n", "must not be negative"},
-		{"missing credentials file", "control:\n  credentials_file: " + filepath.Join(dir, "nope.yml") + "\n", "no such file"},
+		{"missing credentials file", "control:\n  credentials_file: nope.yml\n", "no such file"},
 		{"strict credentials file", "control:\n  credentials_file: " + badFile + "\n", "field secret not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(strings.NewReader(tc.yaml))
+			inv := filepath.Join(dir, "inventory.yml")
+			if err := os.WriteFile(inv, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(inv)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}

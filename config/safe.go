@@ -10,11 +10,15 @@ import (
 )
 
 // SafeConfig holds the current configuration and swaps it atomically on a
-// reload; a failed reload keeps the last good one.
+// reload; a failed reload keeps the last good one. Reloads (SIGHUP,
+// /-/reload) run one at a time.
 type SafeConfig struct {
 	mu   sync.RWMutex
 	c    *Config
 	path string
+
+	reloadMu sync.Mutex                    // serialises Reload
+	load     func(string) (*Config, error) // Load; replaced in tests
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -24,7 +28,7 @@ type SafeConfig struct {
 // NewSafeConfig starts with the empty configuration and registers the reload
 // metrics with reg (which may be nil).
 func NewSafeConfig(path string, reg prometheus.Registerer) *SafeConfig {
-	s := &SafeConfig{c: Empty(), path: path}
+	s := &SafeConfig{c: Empty(), path: path, load: Load}
 	s.reloadSuccess = newGauge("antspace_exporter_config_last_reload_successful")
 	s.reloadTimestamp = newGauge("antspace_exporter_config_last_reload_success_timestamp_seconds")
 	s.containers = newGauge("antspace_exporter_config_containers")
@@ -49,15 +53,19 @@ func (s *SafeConfig) Get() *Config {
 	return s.c
 }
 
-// Reload re-reads the inventory file. Without a file it only resets the
-// success metrics.
-func (s *SafeConfig) Reload() error {
+// Reload re-reads the inventory file and returns the configuration now in
+// use. Without a file it only resets the success metrics. Concurrent calls
+// run one after the other, so the metrics and the configuration in use
+// always come from the same reload.
+func (s *SafeConfig) Reload() (*Config, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	c := Empty()
 	if s.path != "" {
 		var err error
-		if c, err = Load(s.path); err != nil {
+		if c, err = s.load(s.path); err != nil {
 			s.reloadSuccess.Set(0)
-			return err
+			return s.Get(), err
 		}
 	}
 	s.mu.Lock()
@@ -66,5 +74,5 @@ func (s *SafeConfig) Reload() error {
 	s.reloadSuccess.Set(1)
 	s.reloadTimestamp.Set(float64(time.Now().UnixNano()) / 1e9)
 	s.containers.Set(float64(len(c.Containers)))
-	return nil
+	return c, nil
 }

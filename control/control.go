@@ -24,6 +24,8 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // DangerousFlag is the command-line flag that enables cooling on/off.
@@ -33,10 +35,10 @@ const DangerousFlag = "--control.enable-dangerous-actions"
 const Prefix = "/control/"
 
 const (
-	opReset   = collector.OpReset
-	opSetTemp = collector.OpSetTemp
-	opOpen    = collector.OpOpen
-	opClose   = collector.OpClose
+	opReset   = payload.OpReset
+	opSetTemp = payload.OpSetTemp
+	opOpen    = payload.OpOpen
+	opClose   = payload.OpClose
 )
 
 // dangerous actions need DangerousFlag.
@@ -57,7 +59,7 @@ type ConfigSource interface{ Get() *config.Config }
 type Options struct {
 	Config ConfigSource
 	// Client sends writes and read-backs; the exporter shares its probe client.
-	Client *collector.Client
+	Client *device.Client
 	Logger log.Logger
 	// Registerer gets antspace_exporter_control_requests_total; nil = none.
 	Registerer prometheus.Registerer
@@ -68,7 +70,7 @@ type Options struct {
 // Handler serves /control/.
 type Handler struct {
 	config    ConfigSource
-	client    *collector.Client
+	client    *device.Client
 	logger    log.Logger
 	dangerous bool
 	requests  *prometheus.CounterVec

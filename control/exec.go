@@ -15,6 +15,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // result is the outcome for one container.
@@ -168,7 +169,7 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 	var lastErr error
 	var observed map[string]any
 	for {
-		env, err := h.client.Call(ctx, ct.Address, collector.OpCoolerState, nil)
+		env, err := h.client.Call(ctx, ct.Address, payload.OpCoolerState, nil)
 		if err == nil {
 			var params map[string]json.RawMessage
 			if err = json.Unmarshal(env.Params, &params); err == nil && params == nil {

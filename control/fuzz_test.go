@@ -15,8 +15,8 @@ import (
 	"github.com/go-kit/log"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
 var fuzzContentTypes = []string{"", "application/json", "application/x-www-form-urlencoded", "application/json; charset=utf-8", "text/plain", "multipart/form-data; boundary=x"}
@@ -167,7 +167,7 @@ control:
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := New(Options{Config: staticConfig{cfg}, Client: collector.NewClient("fuzz", 2), Logger: log.NewNopLogger(), EnableDangerous: true})
+	h := New(Options{Config: staticConfig{cfg}, Client: device.NewClient("fuzz", 2), Logger: log.NewNopLogger(), EnableDangerous: true})
 	// The statuses docs/control.md lists; 500 is not one of them.
 	documented := map[int]bool{200: true, 207: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true, 415: true, 429: true, 502: true, 503: true}
 

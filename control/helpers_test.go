@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -76,7 +76,7 @@ type testEnv struct {
 	reg    *prometheus.Registry
 	logs   *testutil.SyncBuffer
 	mocks  map[string]*mock.Server
-	client *collector.Client
+	client *device.Client
 }
 
 // The inventory every test uses: two HK3 in dc1, one immersion in dc2.
@@ -131,7 +131,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y.String())
 	}
-	env.client = collector.NewClient("control-test", 2)
+	env.client = device.NewClient("control-test", 2)
 	t.Cleanup(env.client.HTTP.CloseIdleConnections)
 	env.h = New(Options{
 		Config:          staticConfig{cfg},

@@ -24,11 +24,15 @@ func (s scope) sel(metric string, extra ...string) string {
 	return metric + "{" + strings.Join(m, ",") + "}"
 }
 
-var (
-	fleetScope     = scope{base: `site=~"$site",container=~"$container"`}
-	hk3Scope       = scope{base: `type="hk3",site=~"$site",container=~"$container"`}
-	immersionScope = scope{base: `type="immersion",site=~"$site",container=~"$container"`}
-)
+var fleetScope = scope{base: `site=~"$site",container=~"$container"`}
+
+// loadSources selects the power readings that make up a container's power:
+// the distribution boxes (HK3 distribution_box1 and 2, immersion
+// distribution_box). The immersion power_distribution reading is of the
+// same power-distribution box (the one that also reports the mains phase
+// voltages and currents), so adding it would count that box twice; the
+// README explains the decision.
+const loadSources = `source=~"distribution_box.*"`
 
 func datasourceVariable() Variable {
 	return Variable{
@@ -78,27 +82,29 @@ func variables(containerQuery string) []Variable {
 	}
 }
 
-// dashLink links to another dashboard by UID URL, keeping time range and
-// variables (datasource, site, container).
+// dashLink links to another dashboard by UID URL, keeping the time range,
+// datasource and site. It does not pass the container: the dashboards list
+// different containers (fleet all, HK3 and immersion their type), and a
+// container of the wrong type selected on arrival shows an empty dashboard.
 func dashLink(title, uid, tooltip string) Link {
 	return Link{
 		AsDropdown:  boolp(false),
 		Icon:        "dashboard",
-		IncludeVars: boolp(true),
+		IncludeVars: boolp(false),
 		KeepTime:    boolp(true),
 		TargetBlank: boolp(false),
 		Title:       title,
 		Tooltip:     tooltip,
 		Type:        "link",
-		URL:         "/d/" + uid,
+		URL:         "/d/" + uid + "?${datasource:queryparam}&${site:queryparam}",
 	}
 }
 
 func allLinks() []Link {
 	return []Link{
 		dashLink("Fleet overview", FleetUID, "All containers at a glance"),
-		dashLink("HK3 container", HK3UID, "One or more HK3 (cooling tower) containers in depth"),
-		dashLink("Immersion container", ImmersionUID, "One or more immersion (dry cooler) containers in depth"),
+		dashLink("HK3 container", HK3UID, "HK3 (cooling tower) containers in depth"),
+		dashLink("Immersion container", ImmersionUID, "Immersion (dry cooler) containers in depth"),
 	}
 }
 
@@ -140,20 +146,52 @@ func by(agg, labels, expr string) string {
 
 // ---- sections shared by the container dashboards ---------------------------
 
-// statusStats are the header stats both container dashboards start with.
-func reachabilityStats(s scope) []*Panel {
-	return []*Panel{
-		stat("Reachable", "antspace_up: 1 when the exporter read and parsed the container's coolerState in the last probe, 0 when the controller did not answer or answered garbage.", "none", 3, 4,
+// Characters of the widest values of table columns.
+const (
+	labelChars    = 12 // container and site names
+	typeChars     = 9  // "immersion"
+	faultChars    = 30 // fault and component label values ("cooling_tower_liquid_level_low")
+	minerChars    = 15 // IPv4 address
+	modelChars    = 20 // miner model and firmware
+	valueChars    = 10 // a number with its unit ("105.3 TH/s")
+	durationChars = 10 // "3.25 weeks"
+	dateChars     = 19 // "2026-12-06 12:34:56"
+)
+
+// containerDashboard builds a container dashboard of type typ: the status
+// tiles (reachable, PLC link, the type's tiles, power, faults set), the
+// fault timeline right below them, the type's sections, then Miners and
+// Probe health, which both types share.
+func containerDashboard(uid, typ, title, description string, tiles func(scope) []*Panel, sections func(*layout, scope)) *Dashboard {
+	s := scope{base: `type="` + typ + `",site=~"$site",container=~"$container"`}
+	l := &layout{}
+	l.row("Status")
+	l.add(
+		stat("Reachable", "antspace_up: Up (green) when the exporter read and parsed the container's coolerState in the last probe, Down (red) when the controller did not answer or answered garbage; grey No data when the probe itself failed (exporter or Prometheus down).", "none", 3, 4,
 			instant(s.sel("antspace_up"), "{{container}}")).mappings(upMapping).thresholds(nonZeroGoodThresholds),
 		stat("PLC link", "antspace_plc_disconnected (device field `disconnect`): the controller lost its link to the PLC; telemetry is stale while disconnected.", "none", 3, 4,
 			instant(s.sel("antspace_plc_disconnected"), "{{container}}")).mappings(plcMapping).thresholds(zeroGoodThresholds),
-	}
+	)
+	l.add(tiles(s)...)
+	l.add(
+		stat("Power", "Power of the container's distribution boxes (sum of antspace_power_watts{source=~\"distribution_box.*\"}; see the README on power_distribution).", "watt", 3, 4,
+			instant(by("sum", "container", s.sel("antspace_power_watts", loadSources)), "{{container}}")),
+		stat("Faults", "Fault flags set right now (sum of antspace_fault_active): green 0, red otherwise, grey No data when the container does not answer. See the Faults row for which.", "none", 3, 4,
+			instant(by("sum", "container", s.sel("antspace_fault_active")), "{{container}}")).thresholds(zeroGoodThresholds),
+	)
+	l.row("Faults")
+	l.add(faultTimeline(s))
+	sections(l, s)
+	minerSection(l, s)
+	probeSection(l, s)
+	return newDashboard(uid, title, description,
+		variables(`label_values(antspace_container_info{type="`+typ+`",site=~"$site"}, container)`), l)
 }
 
 // controlTimeline shows PID mode, running mode and the PLC link over time.
 func controlTimeline(s scope, w, h int) *Panel {
 	return stateTimeline("Control mode and PLC link",
-		"PID mode (antspace_pid_mode_enabled: the PID loop drives the supply setpoint), running mode (antspace_running_mode_enabled) and the controller's PLC link (antspace_plc_disconnected).",
+		"PID mode (antspace_pid_mode_enabled: the PID loop drives the supply setpoint), running mode (antspace_running_mode_enabled): blue Enabled, grey Disabled; the controller's PLC link (antspace_plc_disconnected): green Connected, red Disconnected.",
 		enabledMapping, w, h,
 		query(s.sel("antspace_pid_mode_enabled"), "{{container}} PID mode"),
 		query(s.sel("antspace_running_mode_enabled"), "{{container}} running mode"),
@@ -161,12 +199,18 @@ func controlTimeline(s scope, w, h int) *Panel {
 	).override("byRegexp", ".* PLC link", prop("mappings", plcMapping))
 }
 
-func faultTimeline(s scope, h int) *Panel {
-	return stateTimeline("Faults",
-		"Every fault flag the container type has (antspace_fault_active{fault,component}), one row per flag: green while clear, red while active. Faults the device latches stay red until reset.",
-		faultMapping, 24, h,
-		query(s.sel("antspace_fault_active"), "{{container}} {{fault}} ({{component}})"),
+// faultTimeline shows one lane per fault flag that was set at some time in
+// the dashboard's range (all flags of two containers are some 40 lanes of
+// green): green OK, red FAULT. Empty when no flag was set in the range.
+func faultTimeline(s scope) *Panel {
+	x := s.sel("antspace_fault_active")
+	p := stateTimeline("Faults",
+		"Fault flags (antspace_fault_active{fault,component}) that were set at some time in the selected range, one lane each: green while clear, red while set. Faults the device latches stay red until reset. Flags that stayed clear are not drawn; empty means no fault in the range.",
+		faultMapping, 24, 10,
+		query(x+" and on (instance, container, fault, component) (max_over_time("+x+"[$__range] @ end()) == 1)", "{{container}} {{fault}} ({{component}})"),
 	)
+	p.FieldConfig.Defaults.NoValue = "No fault in the time range"
+	return p
 }
 
 // minerSection adds the miner summary and per-miner table.
@@ -181,14 +225,14 @@ func minerSection(l *layout, s scope) {
 			instant(s.sel("antspace_miners_temperature_celsius", `sensor="pcb_max"`), "{{container}}")),
 		stat("Hottest chip", "Highest miner chip temperature in the container (minerInfo chip_max_temp).", "celsius", 4, 4,
 			instant(s.sel("antspace_miners_temperature_celsius", `sensor="chip_max"`), "{{container}}")),
-		stat("Mean chip temperature", "Mean miner chip temperature in the container (minerInfo chip_temp_mean).", "celsius", 4, 4,
+		stat("Mean chip temp.", "Mean miner chip temperature in the container (minerInfo chip_temp_mean).", "celsius", 4, 4,
 			instant(s.sel("antspace_miners_temperature_celsius", `sensor="chip_mean"`), "{{container}}")),
-		stat("minerInfo read", "antspace_miner_info_success: 1 when the last probe read and parsed minerInfo. The cooling metrics are still valid when this fails.", "none", 4, 4,
+		stat("minerInfo read", "antspace_miner_info_success: green OK when the last probe read and parsed minerInfo, red Failed otherwise. The cooling metrics are still valid when this fails.", "none", 4, 4,
 			instant(s.sel("antspace_miner_info_success"), "{{container}}")).mappings(successMapping).thresholds(nonZeroGoodThresholds),
 	)
 	l.add(
-		timeseries("Total hash rate", "Container hash rate over time (antspace_hashrate_hashes_per_second).", "Hs", 12, 8,
-			query(s.sel("antspace_hashrate_hashes_per_second"), "{{container}}")),
+		timeseries("Hash rate by container", "Hash rate each container reports (antspace_hashrate_hashes_per_second), stacked: the top edge is the total of the selected containers.", "Hs", 12, 8,
+			query(s.sel("antspace_hashrate_hashes_per_second"), "{{container}}")).stacked(),
 		timeseries("Miner temperatures (summary)", "Hottest PCB, hottest chip and mean chip temperature across the container's miners (antspace_miners_temperature_celsius).", "celsius", 12, 8,
 			query(s.sel("antspace_miners_temperature_celsius"), "{{container}} {{sensor}}")),
 	)
@@ -213,19 +257,17 @@ func minerTable(s scope) *Panel {
 		tableQuery(join(s.sel("antspace_miner_uptime_seconds"))),
 	)
 	p.transform("merge", map[string]any{})
-	p.transform("organize", map[string]any{
-		"excludeByName": map[string]any{"Time": true},
-		"indexByName": map[string]any{
-			"container": 0, "miner": 1, "model": 2, "firmware": 3,
-			"Value #A": 4, "Value #B": 5, "Value #C": 6, "Value #D": 7, "Value #E": 8,
-		},
-		"renameByName": map[string]any{},
-	})
-	p.override("byName", "Value #A", prop("displayName", "Hash rate (5 s)"), prop("unit", "Hs"))
-	p.override("byName", "Value #B", prop("displayName", "Hash rate (average)"), prop("unit", "Hs"))
-	p.override("byName", "Value #C", prop("displayName", "PCB max"), prop("unit", "celsius"))
-	p.override("byName", "Value #D", prop("displayName", "Chip max"), prop("unit", "celsius"))
-	p.override("byName", "Value #E", prop("displayName", "Uptime"), prop("unit", "s"))
+	p.columns(
+		col("container", "Container", labelChars),
+		col("miner", "Miner", minerChars),
+		col("model", "Model", modelChars),
+		col("firmware", "Firmware", modelChars),
+		col("Value #A", "Hash rate (5 s)", valueChars, prop("unit", "Hs")),
+		col("Value #B", "Hash rate (avg)", valueChars, prop("unit", "Hs")),
+		col("Value #C", "PCB max", valueChars, prop("unit", "celsius")),
+		col("Value #D", "Chip max", valueChars, prop("unit", "celsius")),
+		col("Value #E", "Uptime", durationChars, prop("unit", "s")),
+	)
 	p.option("sortBy", []map[string]any{{"desc": false, "displayName": "Hash rate (5 s)"}})
 	return p
 }
@@ -239,11 +281,15 @@ func probeSection(l *layout, s scope) {
 			query(s.sel("antspace_probe_timeout_seconds"), "{{container}} timeout"),
 		).override("byRegexp", ".* timeout", dashedSeries()...),
 		timeseries("Field parse errors", "Fields of the device answer that failed to parse in the probe (antspace_probe_field_errors). Non-zero means a firmware sends a type the exporter does not understand; the other fields are still exported.", "none", 12, 8,
-			query(s.sel("antspace_probe_field_errors"), "{{container}}")).decimals(0),
+			query(s.sel("antspace_probe_field_errors"), "{{container}}")),
 	)
 	l.add(
 		table("Unknown device fields", "Numeric fields the device sent that the exporter does not know (antspace_unknown_field_value{field}). Empty is normal; rows here point to firmware changes worth adding to the exporter.", "none", 24, 8,
 			tableQuery(s.sel("antspace_unknown_field_value"))).
-			transform("organize", map[string]any{"excludeByName": map[string]any{"Time": true, "__name__": true, "job": true}, "indexByName": map[string]any{}, "renameByName": map[string]any{"Value": "Last value"}}),
+			columns(
+				col("container", "Container", labelChars),
+				col("field", "Field", faultChars),
+				col("Value", "Last value", valueChars),
+			),
 	)
 }

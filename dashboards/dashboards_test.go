@@ -88,7 +88,7 @@ func TestCommittedJSONMatchesGenerator(t *testing.T) {
 			t.Errorf("%s differs from the generator output; run `go generate ./dashboards` and commit", name)
 		}
 	}
-	// The embedded copy Queries reads is the committed one.
+	// The embedded copy CommittedQueries reads is the committed one.
 	for name, b := range files {
 		e, err := committed.ReadFile(name)
 		if err != nil || !bytes.Equal(e, b) {
@@ -321,7 +321,7 @@ var testVars = map[string]string{"site": "site-a|site-b", "container": "hk3-1|im
 
 func TestQueriesParseAndUseKnownMetrics(t *testing.T) {
 	table := metricTable(t)
-	qs, err := Queries(testVars)
+	qs, err := CommittedQueries(testVars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +572,7 @@ func legendLabels(f string) []string {
 // Multi-value variables expand to regex alternations, so they must only be
 // used inside =~"...".
 func TestMultiValueVariablesOnlyInRegexMatchers(t *testing.T) {
-	qs, err := RawQueries()
+	qs, err := rawCommittedQueries()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,7 +606,7 @@ func TestSubstitute(t *testing.T) {
 }
 
 func TestOptionalQueriesNamePanels(t *testing.T) {
-	qs, err := RawQueries()
+	qs, err := rawCommittedQueries()
 	if err != nil {
 		t.Fatal(err)
 	}

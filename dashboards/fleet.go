@@ -2,129 +2,151 @@ package dashboards
 
 // Sensors of the loop that feeds the miners and is regulated to the supply
 // setpoint: HK3's liquid loop, the immersion containers' secondary (oil) loop.
+// alertNameChars is the length of the longest alert name of
+// rules/antspace.rules.yml (the rules test of this package checks it).
+const alertNameChars = 49
+
 const (
 	minerSupplySensors = `sensor=~"supply_liquid|secondary_supply1|secondary_supply2"`
 	minerReturnSensors = `sensor=~"return_liquid|secondary_return1|secondary_return2"`
 )
 
 // containerLink opens the container's own dashboard: its UID is
-// "antspace-<type>", taken from the row's type column.
+// "antspace-<type>", taken from the row's type column. It passes the
+// datasource, the site, the time range and the container (a container of
+// the target dashboard's own type).
 var containerLink = []map[string]any{{
 	"targetBlank": false,
 	"title":       "Open ${__data.fields.container} (${__data.fields.type}) dashboard",
-	"url":         "/d/antspace-${__data.fields.type}?${datasource:queryparam}&var-container=${__data.fields.container}&${__url_time_range}",
+	"url":         "/d/antspace-${__data.fields.type}?${datasource:queryparam}&${site:queryparam}&var-container=${__data.fields.container}&${__url_time_range}",
 }}
+
+// fleetTotal is a stat of the fleet-wide sum of metric (one value per
+// container) with the share of containers it covers: a total that lost a
+// container says so (red "reporting" below 100 %) instead of just dropping.
+func fleetTotal(title, desc, unit, metric string, extra ...string) *Panel {
+	s := fleetScope
+	perContainer := "count by (container) (" + s.sel(metric, extra...) + ")"
+	p := stat(title, desc+" Below it: the share of probe targets (Prometheus up{"+site.ProbeSelector+"}) that report the metric; under 100 % (red) the total misses containers.", unit, 4, 4,
+		instant("sum("+s.sel(metric, extra...)+")", "total"),
+		instant("(count("+perContainer+") or vector(0)) / count("+s.sel("up")+")", "reporting"),
+	)
+	p.override("byFrameRefID", "B", prop("unit", "percentunit"), prop("decimals", 0), prop("thresholds", steps("red", 1, "green")))
+	p.option("textMode", "value_and_name")
+	return p
+}
 
 func fleetDashboard() *Dashboard {
 	s := fleetScope
 	l := &layout{}
 
 	l.row("Fleet status")
+	alerts := stat("Firing alerts", "Firing alerts of the antspace rule bundle (ALERTS) by severity: critical red, high orange, medium yellow when any fires; green 0 when quiet.", "none", 4, 4,
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("critical"))+") or vector(0)", site.SeverityNames["critical"]),
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("high"))+") or vector(0)", site.SeverityNames["high"]),
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("medium"))+") or vector(0)", site.SeverityNames["medium"]),
+	).thresholds(alertCriticalThreshold).
+		override("byFrameRefID", "B", prop("thresholds", alertHighThreshold)).
+		override("byFrameRefID", "C", prop("thresholds", alertMediumThreshold)).
+		option("textMode", "value_and_name").option("graphMode", "none")
 	l.add(
-		stat("Containers up", "Containers whose controller answered the last probe (antspace_up == 1).", "none", 3, 4,
+		stat("Containers up", "Containers whose controller answered the last probe (antspace_up == 1).", "none", 4, 4,
 			instant("count("+s.sel("antspace_up")+" == 1) or vector(0)", "up")).thresholds(neutralThresholds),
-		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for its probe scrape).", "none", 3, 4,
+		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for its probe scrape): green 0, red otherwise.", "none", 4, 4,
 			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up")+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
-		stat("Active fault flags", "Fault flags currently set across the selected containers (antspace_fault_active == 1), whether or not an alert fires for them yet.", "none", 3, 4,
+		stat("Fault flags set", "Fault flags currently set across the selected containers (antspace_fault_active == 1), whether or not an alert fires for them yet: green 0, red otherwise. A container that does not answer sets none: see Containers down.", "none", 4, 4,
 			instant("count("+s.sel("antspace_fault_active")+" == 1) or vector(0)", "faults")).thresholds(zeroGoodThresholds),
-		stat("Critical alerts", "Firing alerts of severity critical from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("critical"))+") or vector(0)", site.SeverityNames["critical"])).thresholds(alertCriticalThreshold),
-		stat("High alerts", "Firing alerts of severity high from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("high"))+") or vector(0)", site.SeverityNames["high"])).thresholds(alertHighThreshold),
-		stat("Medium alerts", "Firing alerts of severity medium from the antspace rule bundle (ALERTS).", "none", 3, 4,
-			instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("medium"))+") or vector(0)", site.SeverityNames["medium"])).thresholds(alertMediumThreshold),
-		stat("Total power", "Sum of all power readings of the selected containers (antspace_power_watts, every source).", "watt", 3, 4,
-			instant("sum("+s.sel("antspace_power_watts")+")", "power")),
-		stat("Total hash rate", "Sum of the hash rate the selected containers report (antspace_hashrate_hashes_per_second).", "Hs", 3, 4,
-			instant("sum("+s.sel("antspace_hashrate_hashes_per_second")+")", "hash rate")),
+		alerts,
+		fleetTotal("Total power", "Sum of the distribution-box power readings of the selected containers (antspace_power_watts: HK3 distribution_box1+2, immersion distribution_box; the immersion power_distribution reading is of the same box and not added).", "watt", "antspace_power_watts", loadSources),
+		fleetTotal("Total hash rate", "Sum of the hash rate the selected containers report (antspace_hashrate_hashes_per_second).", "Hs", "antspace_hashrate_hashes_per_second"),
 	)
 
 	// One row per container; all queries aggregate to (container, type,
 	// site) so the merge transformation joins them.
 	const grp = "container, type, site"
 	ct := table("Containers",
-		"One row per container: reachability, supply and return temperature of the loop feeding the miners (HK3 liquid loop, immersion oil loop; the warmest sensor), setpoint, HK3 supply pressure, power, hash rate, miners and active fault flags. Click a container to open its dashboard.",
+		"One row per container: reachability (green Up, red Down), supply and return temperature of the loop feeding the miners (HK3 liquid loop, immersion oil loop; the warmest sensor), setpoint, HK3 supply pressure (UI colours), power, hash rate, miners and fault flags set (green 0, red otherwise, grey No data when the container does not answer). Click a container to open its dashboard.",
 		"none", 24, 9,
 		tableQuery(by("max", grp, s.sel("antspace_up"))),
 		tableQuery(by("max", grp, s.sel("antspace_temperature_celsius", minerSupplySensors))),
 		tableQuery(by("max", grp, s.sel("antspace_temperature_celsius", minerReturnSensors))),
 		tableQuery(by("max", grp, s.sel("antspace_supply_liquid_setpoint_celsius"))),
 		tableQuery(by("max", grp, s.sel("antspace_pressure_pascals", `sensor="supply_liquid"`))+" / 1e5"),
-		tableQuery(by("sum", grp, s.sel("antspace_power_watts"))),
+		tableQuery(by("sum", grp, s.sel("antspace_power_watts", loadSources))),
 		tableQuery(by("sum", grp, s.sel("antspace_hashrate_hashes_per_second"))),
 		tableQuery(by("max", grp, s.sel("antspace_miners"))),
 		tableQuery(by("sum", grp, s.sel("antspace_fault_active"))),
 	)
 	ct.transform("merge", map[string]any{})
-	ct.transform("organize", map[string]any{
-		"excludeByName": map[string]any{"Time": true},
-		"indexByName": map[string]any{
-			"container": 0, "type": 1, "site": 2,
-			"Value #A": 3, "Value #B": 4, "Value #C": 5, "Value #D": 6, "Value #E": 7,
-			"Value #F": 8, "Value #G": 9, "Value #H": 10, "Value #I": 11,
-		},
-		"renameByName": map[string]any{},
-	})
-	ct.override("byName", "container", prop("links", containerLink))
-	ct.override("byName", "Value #A", prop("displayName", "Reachable"), prop("mappings", upMapping),
-		prop("custom.cellOptions", map[string]any{"type": "color-background"}))
-	ct.override("byName", "Value #B", prop("displayName", "Supply"), prop("unit", "celsius"), prop("decimals", 1))
-	ct.override("byName", "Value #C", prop("displayName", "Return"), prop("unit", "celsius"), prop("decimals", 1))
-	ct.override("byName", "Value #D", prop("displayName", "Setpoint"), prop("unit", "celsius"), prop("decimals", 1))
-	ct.override("byName", "Value #E", prop("displayName", "Supply pressure"), prop("unit", "pressurebar"), prop("decimals", 2),
-		prop("thresholds", hk3PressureThresholds), prop("custom.cellOptions", map[string]any{"type": "color-text"}))
-	ct.override("byName", "Value #F", prop("displayName", "Power"), prop("unit", "watt"))
-	ct.override("byName", "Value #G", prop("displayName", "Hash rate"), prop("unit", "Hs"))
-	ct.override("byName", "Value #H", prop("displayName", "Miners"), prop("unit", "none"))
-	ct.override("byName", "Value #I", prop("displayName", "Active faults"), prop("unit", "none"),
-		prop("thresholds", zeroGoodThresholds), prop("custom.cellOptions", map[string]any{"type": "color-background"}))
-	ct.option("sortBy", []map[string]any{{"desc": true, "displayName": "Active faults"}})
+	ct.columns(
+		col("container", "Container", labelChars, prop("links", containerLink)),
+		col("type", "Type", typeChars),
+		col("site", "Site", labelChars),
+		col("Value #A", "Reachable", len(noDataText), colored(upMapping)...),
+		col("Value #B", "Supply", valueChars, prop("unit", "celsius"), prop("decimals", 1)),
+		col("Value #C", "Return", valueChars, prop("unit", "celsius"), prop("decimals", 1)),
+		col("Value #D", "Setpoint", valueChars, prop("unit", "celsius"), prop("decimals", 1)),
+		col("Value #E", "Pressure", valueChars, prop("unit", "pressurebar"), prop("decimals", 2),
+			prop("thresholds", hk3PressureThresholds), prop("custom.cellOptions", map[string]any{"type": "color-text"})),
+		col("Value #F", "Power", valueChars, prop("unit", "watt")),
+		col("Value #G", "Hash rate", valueChars, prop("unit", "Hs")),
+		col("Value #H", "Miners", 5, prop("unit", "none")),
+		col("Value #I", "Faults", len(noDataText), append([]Property{prop("unit", "none"), prop("thresholds", zeroGoodThresholds)}, colored(nil)...)...),
+	)
+	ct.option("sortBy", []map[string]any{{"desc": true, "displayName": "Faults"}})
 	l.add(ct)
 
 	l.row("Active faults and alerts")
-	active := s.sel("antspace_fault_active") + " == 1"
-	// Start of the current active streak: the last time the flag was seen
-	// clear in the dashboard range, or its first active sample when it was
-	// active for the whole range.
-	since := "(max_over_time(timestamp(" + s.sel("antspace_fault_active") + " == 0)[$__range:$__interval])" +
-		" or min_over_time(timestamp(" + active + ")[$__range:$__interval]))"
-	const on = " and on (instance, container, fault, component) "
+	x := s.sel("antspace_fault_active")
+	const on = " on (instance, container, fault, component) "
+	active := x + " == 1"
+	// Start of the current active streak: the earliest faulty sample after
+	// the last clear one. timestamp() of a selector is the sample's own
+	// time, not the subquery step's; the last clear sample is taken at the
+	// end of the range (@ end()) so every step compares against the same one,
+	// and is 0 when the flag was set all along.
+	lastClear := "(max_over_time((timestamp(" + x + ") and " + x + " == 0)[$__range:$__interval] @ end()) or " + x + " @ end() * 0)"
+	// A flag set within the last step has no step yet: its latest sample
+	// stands in.
+	since := "(min_over_time(((timestamp(" + x + ") and " + x + " == 1) >" + on + lastClear + ")[$__range:$__interval])" +
+		" or" + on + "(timestamp(" + x + ") and " + x + " == 1))"
 	ft := table("Active faults",
-		"Fault flags set right now (antspace_fault_active == 1): container, fault, component, since when (the last time the flag was seen clear in the selected time range; the range start if it was set all along) and for how long.",
-		"none", 14, 9,
+		"Fault flags set right now (antspace_fault_active == 1): container, fault, component, since when (the first faulty sample after the last clear one in the selected time range; its start if the flag was set all along) and for how long.",
+		"none", 24, 8,
 		tableQuery(active),
-		tableQuery(since+" * 1000"+on+"("+active+")"),
-		tableQuery("time() - "+since+on+"("+active+")"),
+		tableQuery(since+" * 1000 and"+on+"("+active+")"),
+		tableQuery("time() - "+since+" and"+on+"("+active+")"),
 	)
+	// Many points keep $__interval, the subquery step, at the scrape
+	// interval up to a day-long range: each sample is seen, so Since is the
+	// first faulty sample exactly (with a longer step, the first one a step
+	// saw: at most one step late, never early).
+	ft.MaxDataPoints = 10000
 	ft.transform("merge", map[string]any{})
-	ft.transform("organize", map[string]any{
-		"excludeByName": map[string]any{"Time": true, "Value #A": true, "__name__": true, "job": true, "instance": true},
-		"indexByName": map[string]any{
-			"container": 0, "fault": 1, "component": 2, "Value #B": 3, "Value #C": 4, "type": 5, "site": 6,
-		},
-		"renameByName": map[string]any{},
-	})
-	ft.override("byName", "container", prop("links", containerLink))
-	ft.override("byName", "Value #B", prop("displayName", "Since"), prop("unit", "dateTimeAsIso"))
-	ft.override("byName", "Value #C", prop("displayName", "Active for"), prop("unit", "s"))
+	ft.columns(
+		col("container", "Container", labelChars, prop("links", containerLink)),
+		col("fault", "Fault", faultChars),
+		col("component", "Component", faultChars),
+		col("Value #B", "Since", dateChars, prop("unit", "dateTimeAsIso")),
+		col("Value #C", "Active for", durationChars, prop("unit", "s")),
+	)
 	ft.option("sortBy", []map[string]any{{"desc": true, "displayName": "Active for"}})
 
 	at := table("Firing alerts",
-		"Alerts of the antspace rule bundle firing now (ALERTS{alertstate=\"firing\"}), with severity, container, fault and component.",
-		"none", 10, 9,
+		"Alerts of the antspace rule bundle firing now (ALERTS{alertstate=\"firing\"}), with severity (critical red, high orange, medium yellow), container, fault and component.",
+		"none", 24, 8,
 		tableQuery(s.sel("ALERTS", `alertstate="firing"`)),
 	)
-	at.transform("organize", map[string]any{
-		"excludeByName": map[string]any{"Time": true, "Value": true, "__name__": true, "alertstate": true, "job": true, "instance": true},
-		"indexByName":   map[string]any{"alertname": 0, "severity": 1, "container": 2, "fault": 3, "component": 4},
-		"renameByName":  map[string]any{},
-	})
-	at.override("byName", "severity",
-		prop("mappings", valueMap(site.SeverityNames["critical"], site.SeverityNames["critical"], "red", site.SeverityNames["high"], site.SeverityNames["high"], "orange", site.SeverityNames["medium"], site.SeverityNames["medium"], "yellow")),
-		prop("custom.cellOptions", map[string]any{"type": "color-background"}))
+	at.columns(
+		col("alertname", "Alert", alertNameChars),
+		col("severity", "Severity", 8, colored(valueMap(site.SeverityNames["critical"], site.SeverityNames["critical"], "red", site.SeverityNames["high"], site.SeverityNames["high"], "orange", site.SeverityNames["medium"], site.SeverityNames["medium"], "yellow"))...),
+		col("container", "Container", labelChars, prop("links", containerLink)),
+		col("fault", "Fault", faultChars),
+		col("component", "Component", faultChars),
+	)
 	l.add(ft, at)
-	l.add(timeseries("Active fault flags by container", "Number of fault flags set per container over time (sum of antspace_fault_active).", "none", 24, 7,
-		query(by("sum", "container", s.sel("antspace_fault_active")), "{{container}}")).decimals(0).
+	l.add(timeseries("Active fault flags by container", "Number of fault flags set per container over time (sum of antspace_fault_active), stacked so containers with the same count stay apart: the top edge is the fleet's count.", "none", 24, 7,
+		query(by("sum", "container", s.sel("antspace_fault_active")), "{{container}}")).stacked().
 		option("legend", map[string]any{"calcs": []string{"max"}, "displayMode": "list", "placement": "right", "showLegend": true}))
 
 	l.row("Temperatures")
@@ -148,8 +170,8 @@ func fleetDashboard() *Dashboard {
 
 	l.row("Power and hash rate")
 	l.add(
-		timeseries("Power per container", "Power per container (sum of its antspace_power_watts sources: HK3 distribution boxes 1+2, immersion distribution_box + power_distribution), stacked so the top edge is the fleet total.", "watt", 12, 9,
-			query(by("sum", "container", s.sel("antspace_power_watts")), "{{container}}")).stacked(),
+		timeseries("Power per container", "Power per container (sum of its distribution-box readings, antspace_power_watts: HK3 distribution boxes 1+2, immersion distribution_box), stacked so the top edge is the fleet total.", "watt", 12, 9,
+			query(by("sum", "container", s.sel("antspace_power_watts", loadSources)), "{{container}}")).stacked(),
 		timeseries("Hash rate per container", "Hash rate each container reports (antspace_hashrate_hashes_per_second), stacked so the top edge is the fleet total.", "Hs", 12, 9,
 			query(by("sum", "container", s.sel("antspace_hashrate_hashes_per_second")), "{{container}}")).stacked(),
 	)

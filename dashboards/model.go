@@ -3,6 +3,14 @@ package dashboards
 // This file holds the subset of the classic Grafana dashboard JSON model the
 // generator emits, and small helpers to build panels. The committed
 // *.json files are the artefact; these types only exist to produce them.
+//
+// The helpers encode what makes a panel render right in Grafana 10.4–12.x
+// (rules_test.go checks every panel against them): state timelines colour by
+// value mappings, never by merged thresholds; every coloured value maps "no
+// data" to grey; tables show exactly the columns they list, each with a width;
+// threshold lines only on panels whose series they judge.
+
+import "math"
 
 // SchemaVersion is the dashboard schemaVersion written to every dashboard
 // (Grafana 10.4/11.x save this version; newer Grafana migrates it on load).
@@ -113,6 +121,7 @@ type Panel struct {
 	FieldConfig     *FieldConfig     `json:"fieldConfig,omitempty"`
 	GridPos         GridPos          `json:"gridPos"`
 	ID              int              `json:"id"`
+	MaxDataPoints   int              `json:"maxDataPoints,omitempty"`
 	Options         map[string]any   `json:"options,omitempty"`
 	Panels          *[]*Panel        `json:"panels,omitempty"`
 	Targets         []Target         `json:"targets,omitempty"`
@@ -157,6 +166,7 @@ type FieldDefaults struct {
 	Mappings   []Mapping      `json:"mappings"`
 	Max        *float64       `json:"max,omitempty"`
 	Min        *float64       `json:"min,omitempty"`
+	NoValue    string         `json:"noValue,omitempty"`
 	Thresholds Thresholds     `json:"thresholds"`
 	Unit       string         `json:"unit,omitempty"`
 }
@@ -173,10 +183,17 @@ type Step struct {
 	Value *float64 `json:"value"`
 }
 
-// Mapping is a value mapping.
+// Mapping is a value mapping: Type "value" with Options
+// map[string]MappingValue, or Type "special" with SpecialMatch options.
 type Mapping struct {
-	Type    string                  `json:"type"`
-	Options map[string]MappingValue `json:"options"`
+	Type    string `json:"type"`
+	Options any    `json:"options"`
+}
+
+// SpecialMatch maps a special value ("null+nan": no value) to a result.
+type SpecialMatch struct {
+	Match  string       `json:"match"`
+	Result MappingValue `json:"result"`
 }
 
 // MappingValue is the display text and colour of a mapped value.
@@ -240,16 +257,32 @@ var (
 	alertMediumThreshold   = steps("green", 1, "yellow")
 )
 
-// valueMap builds a value mapping from (value, text, colour) triples.
+// valueMap builds a value mapping from (value, text, colour) triples, plus
+// the no-data mapping.
 func valueMap(triples ...string) []Mapping {
 	opts := map[string]MappingValue{}
 	for i := 0; i+2 < len(triples); i += 3 {
 		opts[triples[i]] = MappingValue{Text: triples[i+1], Color: triples[i+2], Index: i / 3}
 	}
-	return []Mapping{{Type: "value", Options: opts}}
+	return []Mapping{{Type: "value", Options: opts}, noDataMapping(len(triples) / 3)}
 }
 
+// Grey is the colour of "off" states and of missing data.
 const offGrey = "#808080"
+
+// noDataText is what a coloured value shows when its series is missing
+// (container down, exporter down): grey, never the colour of a good value.
+const noDataText = "No data"
+
+// noDataMapping maps a missing value (null, NaN) to grey "No data". Grafana
+// applies it to a stat or cell without any series too (the "No data" it
+// would otherwise draw in the base threshold colour, green).
+func noDataMapping(index int) Mapping {
+	return Mapping{Type: "special", Options: SpecialMatch{Match: "null+nan", Result: MappingValue{Text: noDataText, Color: offGrey, Index: index}}}
+}
+
+// noData is the mapping list of a numeric value coloured by thresholds.
+func noData() []Mapping { return []Mapping{noDataMapping(0)} }
 
 var (
 	upMapping      = valueMap("0", "Down", "red", "1", "Up", "green")
@@ -295,6 +328,9 @@ func newPanel(typ, title, desc, unit string, w, h int, targets []Target) *Panel 
 	}
 }
 
+// timeseries draws lines without fill (filled lines of several series merge
+// into a solid block); stacked() fills. It sets no decimals: fixed decimals
+// repeat axis ticks ("7.0 °C" twice), Grafana picks them from the tick step.
 func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
 	p := newPanel("timeseries", title, desc, unit, w, h, targets)
 	p.FieldConfig.Defaults.Custom = map[string]any{
@@ -305,7 +341,7 @@ func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
 		"axisPlacement":     "auto",
 		"barAlignment":      0,
 		"drawStyle":         "line",
-		"fillOpacity":       10,
+		"fillOpacity":       0,
 		"gradientMode":      "none",
 		"hideFrom":          map[string]any{"legend": false, "tooltip": false, "viz": false},
 		"insertNulls":       false,
@@ -318,6 +354,11 @@ func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
 		"stacking":          map[string]any{"group": "A", "mode": "none"},
 		"thresholdsStyle":   map[string]any{"mode": "off"},
 	}
+	// SI-scaled units (W → kW → MW, H/s → PH/s) repeat tick labels on a
+	// narrow range; an axis from zero keeps them distinct.
+	if unit == "watt" || unit == "Hs" {
+		p.FieldConfig.Defaults.Custom["axisSoftMin"] = 0
+	}
 	p.Options = map[string]any{
 		"legend":  map[string]any{"calcs": []string{"lastNotNull", "min", "max"}, "displayMode": "table", "placement": "bottom", "showLegend": true},
 		"tooltip": map[string]any{"mode": "multi", "sort": "desc"},
@@ -325,42 +366,38 @@ func timeseries(title, desc, unit string, w, h int, targets ...Target) *Panel {
 	return p
 }
 
-func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
-	p := newPanel("stat", title, desc, unit, w, h, targets)
+// valuePanel is a panel that reduces each series to its last value (stat,
+// bar gauge), coloured by thresholds, missing values grey "No data".
+func valuePanel(typ, title, desc, unit string, w, h int, targets []Target, options map[string]any) *Panel {
+	p := newPanel(typ, title, desc, unit, w, h, targets)
 	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
-	p.Options = map[string]any{
-		"colorMode":         "value",
-		"graphMode":         "area",
-		"justifyMode":       "auto",
-		"orientation":       "auto",
-		"reduceOptions":     map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
-		"showPercentChange": false,
-		"textMode":          "auto",
-		"wideLayout":        true,
-	}
+	p.FieldConfig.Defaults.Mappings = noData()
+	options["reduceOptions"] = map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false}
+	p.Options = options
 	return p
+}
+
+func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
+	return valuePanel("stat", title, desc, unit, w, h, targets, map[string]any{
+		"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
+		"showPercentChange": false, "textMode": "auto", "wideLayout": true,
+	})
 }
 
 func bargauge(title, desc, unit string, w, h int, targets ...Target) *Panel {
-	p := newPanel("bargauge", title, desc, unit, w, h, targets)
-	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
-	p.Options = map[string]any{
-		"displayMode":   "basic",
-		"minVizHeight":  16,
-		"minVizWidth":   8,
-		"namePlacement": "left",
-		"orientation":   "horizontal",
-		"reduceOptions": map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
-		"showUnfilled":  true,
-		"sizing":        "auto",
-		"valueMode":     "color",
-	}
-	return p
+	return valuePanel("bargauge", title, desc, unit, w, h, targets, map[string]any{
+		"displayMode": "basic", "minVizHeight": 16, "minVizWidth": 8, "namePlacement": "left",
+		"orientation": "horizontal", "showUnfilled": true, "sizing": "auto", "valueMode": "color",
+	})
 }
 
+// stateTimeline colours each state by its value mapping. The colour mode is
+// fixed (grey for a value without mapping): with mode "thresholds",
+// mergeValues merges by threshold bucket and drops the mappings, so every
+// lane is drawn in the base colour (green) whatever the value.
 func stateTimeline(title, desc string, mappings []Mapping, w, h int, targets ...Target) *Panel {
 	p := newPanel("state-timeline", title, desc, "", w, h, targets)
-	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
+	p.FieldConfig.Defaults.Color = map[string]any{"mode": "fixed", "fixedColor": offGrey}
 	p.FieldConfig.Defaults.Mappings = mappings
 	p.FieldConfig.Defaults.Custom = map[string]any{
 		"fillOpacity": 80,
@@ -404,13 +441,15 @@ func (p *Panel) thresholds(t Thresholds) *Panel {
 	return p
 }
 
-// colorByThresholds colours a time series by its thresholds and draws them
-// as dashed lines.
+// showThresholds draws the thresholds as dashed lines across the whole
+// panel: use it only where every series is one the bands judge (a supply
+// band over a return temperature reads as an alarm that is not one).
 func (p *Panel) showThresholds() *Panel {
 	p.FieldConfig.Defaults.Custom["thresholdsStyle"] = map[string]any{"mode": "dashed"}
 	return p
 }
 
+// mappings sets the value mappings (valueMap includes the no-data mapping).
 func (p *Panel) mappings(m []Mapping) *Panel {
 	p.FieldConfig.Defaults.Mappings = m
 	return p
@@ -427,6 +466,8 @@ func (p *Panel) decimals(n int) *Panel {
 	return p
 }
 
+// stacked stacks the series (the top edge is the total) and fills them, so
+// equal series stay visible instead of drawing one line.
 func (p *Panel) stacked() *Panel {
 	p.FieldConfig.Defaults.Custom["stacking"] = map[string]any{"group": "A", "mode": "normal"}
 	p.FieldConfig.Defaults.Custom["fillOpacity"] = 25
@@ -522,4 +563,68 @@ func (l *layout) add(ps ...*Panel) {
 			l.panels = append(l.panels, p)
 		}
 	}
+}
+
+// ---- table columns ---------------------------------------------------------
+
+// Width model of Grafana's panels at a 1600 px wide browser window (docked
+// menu): about 55 px per grid unit, 7.5 px per character of 14 px text.
+const (
+	pxPerGridUnit = 55
+	pxPerChar     = 7.5
+	// cellPadding is a table cell's horizontal padding; headerIcons the
+	// sort arrow and filter icon of a filterable column header.
+	cellPadding = 16
+	headerIcons = 32
+)
+
+// column is one column a table shows.
+type column struct {
+	field string // field name after the transformations, e.g. "container" or "Value #B"
+	name  string // header
+	chars int    // characters of the widest value (e.g. "612.3 kW" 8)
+	props []Property
+}
+
+// col is a column of field with header name whose values are at most chars
+// characters wide.
+func col(field, name string, chars int, props ...Property) column {
+	return column{field: field, name: name, chars: chars, props: props}
+}
+
+// width is the column's width in px: the header with its icons or the
+// widest value, whichever is wider, rounded up to 10 px.
+func (c column) width() int {
+	w := max(pxPerChar*float64(len([]rune(c.name)))+headerIcons, pxPerChar*float64(c.chars)) + cellPadding
+	return int(math.Ceil(w/10)) * 10
+}
+
+// colored colours the whole cell by the field's mappings and thresholds;
+// missing values map to grey "No data".
+func colored(mappings []Mapping) []Property {
+	if mappings == nil {
+		mappings = noData()
+	}
+	return []Property{prop("mappings", mappings), prop("custom.cellOptions", map[string]any{"type": "color-background"})}
+}
+
+// columns makes the table show exactly cols, in this order, each with its
+// header and width: a filterFieldsByName include (labels the queries carry
+// and the table does not list stay out; an exclude list would let every new
+// label in), then an organize for the order.
+func (p *Panel) columns(cols ...column) *Panel {
+	var names []string
+	index := map[string]any{}
+	for i, c := range cols {
+		names = append(names, c.field)
+		index[c.field] = i
+		props := []Property{prop("custom.width", c.width())}
+		if c.name != c.field {
+			props = append([]Property{prop("displayName", c.name)}, props...)
+		}
+		p.override("byName", c.field, append(props, c.props...)...)
+	}
+	p.transform("filterFieldsByName", map[string]any{"include": map[string]any{"names": names}})
+	p.transform("organize", map[string]any{"excludeByName": map[string]any{}, "indexByName": index, "renameByName": map[string]any{}})
+	return p
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,6 +73,32 @@ func (p promAPI) query(q string) ([]promSample, error) {
 		return nil, fmt.Errorf("query %s: result type %s, want vector", q, r.Data.ResultType)
 	}
 	return r.Data.Result, nil
+}
+
+// rawSamples returns the samples of the range selector q (one series):
+// timestamps in milliseconds and values.
+func (p promAPI) rawSamples(q string) ([]int64, []string, error) {
+	var r promResponse[struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
+	}]
+	if err := getJSON(p.base+"/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
+		return nil, nil, err
+	}
+	if r.Status != "success" || r.Data.ResultType != "matrix" || len(r.Data.Result) != 1 {
+		return nil, nil, fmt.Errorf("query %s: %s %s, %s with %d series, want one series", q, r.ErrorType, r.Error, r.Data.ResultType, len(r.Data.Result))
+	}
+	var ts []int64
+	var vs []string
+	for _, v := range r.Data.Result[0].Values {
+		t, _ := v[0].(float64)
+		s, _ := v[1].(string)
+		ts = append(ts, int64(math.Round(t*1000)))
+		vs = append(vs, s)
+	}
+	return ts, vs, nil
 }
 
 // queryRange runs a range query over the last window and returns the number

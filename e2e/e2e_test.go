@@ -593,7 +593,7 @@ func (s *stack) scenarioDashboards(t *testing.T) {
 	for _, c := range s.fleet {
 		names = append(names, c.Name)
 	}
-	qs, err := dashboards.Queries(map[string]string{"site": "demo", "container": strings.Join(names, "|")})
+	qs, err := dashboards.CommittedQueries(map[string]string{"site": "demo", "container": strings.Join(names, "|")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,6 +623,55 @@ func (s *stack) scenarioDashboards(t *testing.T) {
 		t.Errorf("queries from %d dashboards, want 3: %v", len(files), files)
 	}
 	t.Logf("%d dashboard queries returned data: %v", len(qs), files)
+	s.checkFaultSince(t, strings.Join(names, "|"))
+}
+
+// checkFaultSince: the fleet's Active faults "Since" for imm-002's fan_fault
+// is its first faulty sample (after the last clear one), read from the raw
+// samples. The subquery step ($__interval) is half the scrape interval, as
+// Grafana's is up to a day-long range (the panel asks for 10 000 points).
+func (s *stack) checkFaultSince(t *testing.T, containers string) {
+	qs, err := dashboards.CommittedQueries(map[string]string{"site": "demo", "container": containers, "__interval": (interval / 2).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var since string
+	for _, q := range qs {
+		if q.Dashboard == dashboards.FleetUID && q.Panel == "Active faults" && q.RefID == "B" {
+			since = q.Expr
+		}
+	}
+	if since == "" {
+		t.Fatal("no Active faults query B")
+	}
+	res, err := s.prom.query(since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, r := range res {
+		if r.Metric["container"] == "imm-002" && r.Metric["fault"] == "fan_fault" {
+			got = r.value()
+		}
+	}
+	ts, vs, err := s.prom.rawSamples(`antspace_fault_active{container="imm-002",fault="fan_fault"}[1h]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64 = -1
+	for i, v := range vs {
+		switch {
+		case v == "0":
+			want = -1
+		case v == "1" && want < 0:
+			want = ts[i]
+		}
+	}
+	if g, err := strconv.ParseFloat(got, 64); want < 0 || err != nil || int64(g) != want {
+		t.Errorf("Active faults since for imm-002 fan_fault = %q ms, want the first faulty sample %d ms (samples %v %v)", got, want, ts, vs)
+	} else {
+		t.Logf("Active faults since for imm-002 fan_fault: %d ms, its first faulty sample", want)
+	}
 }
 
 // Scenario 6: a setpoint change through /control reaches the controller and

@@ -23,6 +23,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
 const (
@@ -184,7 +185,7 @@ func selectorName(vs *parser.VectorSelector) string {
 		return vs.Name
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}
@@ -328,7 +329,7 @@ func collectorFaults(t *testing.T, ty collector.Type) []string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res := collector.Probe(ctx, collector.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
+	res := collector.Probe(ctx, device.NewClient("rules-test", 1), srv.URL, collector.Settings{Type: ty, SkipMinerInfo: true})
 	if !res.Up() {
 		t.Fatalf("probe failed: %v", res.Err)
 	}
@@ -525,7 +526,7 @@ func TestExpressionsUseExporterMetrics(t *testing.T) {
 				continue
 			}
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName {
+				if m.Name == model.MetricNameLabel {
 					continue
 				}
 				if !slices.Contains(lbls, m.Name) && !slices.Contains(targetLabels, m.Name) {

@@ -26,6 +26,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -75,9 +77,9 @@ func chaosMatrix(typ mock.Type) []chaosCase {
 		{name: "huge-body", m: mock.Misbehaviour{Kind: mock.HugeBody, Size: hugeBodySize}, logs: []string{`msg="probe failed"`, "byte limit"}},
 		{name: "ok-false", m: mock.Misbehaviour{Kind: mock.NotOK}, logs: []string{`msg="probe failed"`, "ok:false"}},
 		{name: "params-null", m: mock.Misbehaviour{Kind: mock.ParamsNull}, logs: []string{`msg="probe failed"`, "no params"}},
-		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: collector.OpMinerInfo}, up: true,
+		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: payload.OpMinerInfo}, up: true,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: HTTP status 500"}},
-		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: collector.OpMinerInfo}, up: true,
+		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: payload.OpMinerInfo}, up: true,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: no answer before the probe timeout"}},
 		{name: "extra-fields", m: mock.Misbehaviour{Kind: mock.ExtraFields}, up: true, miners: true, logs: []string{`msg="probe succeeded"`},
 			body: []string{`antspace_unknown_field_value{field="` + mock.ExtraNumberField + `"} 42.5`, `antspace_unknown_field_value{field="` + mock.ExtraBoolField + `"} 1`}},
@@ -133,7 +135,7 @@ func boolFieldsSent(t *testing.T, typ mock.Type) (bools, known int) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cooler?operation="+collector.OpCoolerState, nil))
+	c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cooler?operation="+payload.OpCoolerState, nil))
 	var env struct {
 		Params map[string]any `json:"params"`
 	}
@@ -445,7 +447,7 @@ func TestChaosHugeBodyMemoryBounded(t *testing.T) {
 	// would cost at least the body per operation.
 	budget := uint64(hugeBodySize / 4)
 	t.Logf("body %d MiB, limit %d MiB: %.1f MiB allocated per probe, heap in use %.1f -> %.1f MiB",
-		hugeBodySize>>20, collector.DefaultMaxBodyBytes>>20, float64(perProbe)/(1<<20),
+		hugeBodySize>>20, device.DefaultMaxBodyBytes>>20, float64(perProbe)/(1<<20),
 		float64(m0.HeapInuse)/(1<<20), float64(m1.HeapInuse)/(1<<20))
 	if perProbe > budget {
 		t.Errorf("%d bytes allocated per probe, budget %d (body %d)", perProbe, budget, hugeBodySize)

@@ -35,7 +35,7 @@ type textWriter interface {
 // metrics gathered so far are still served. The text format, which
 // Prometheus asks for, is written by g itself when it can.
 func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger) {
-	format := expfmt.Negotiate(r.Header)
+	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 	h := w.Header()
 	h.Set("Content-Type", string(format))
 	h.Add("Vary", "Accept-Encoding")

@@ -356,14 +356,3 @@ control:
 		t.Errorf("the control requests were not logged at all:\n%s", logs.String())
 	}
 }
-
-func TestSecretKey(t *testing.T) {
-	for k, want := range map[string]bool{
-		"hash": true, "password": true, "bearer_token": true, "client_secret": true, "token": true, "password_hash": true,
-		"tokens": false, "users": false, "name": false, "credentials_file": false, "password_file": false, "actions": false,
-	} {
-		if got := secretKey(k); got != want {
-			t.Errorf("secretKey(%q) = %v", k, got)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -23,9 +24,10 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/control"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
-// DefaultListenAddress is the exporter's default port.
+// defaultListenAddress is the exporter's default port.
 const defaultListenAddress = ":9842"
 
 func main() {
@@ -41,9 +43,9 @@ func run(args []string) int {
 		timeoutOffset = app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout so the answer arrives in time.").Default("0.5").Float64()
 		maxRequests   = app.Flag("web.max-requests", "Maximum concurrent /probe requests; more are answered 503. 0 means no limit.").Default("1000").Int()
 		allowAny      = app.Flag("probe.allow-any-target", "Probe host:port targets that are not in the inventory.").Bool()
-		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default("2").Int()
+		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default(strconv.Itoa(device.DefaultMaxConnsPerDevice)).Int()
 		maxUpstream   = app.Flag("upstream.max-concurrent", "Maximum upstream requests in flight across all containers; more wait for a slot within their probe timeout. 0 means no limit.").Default("1024").Int()
-		coalesce      = app.Flag("upstream.coalesce-window", "Probes of one container that overlap, or come within this long after a read finished, share that read (HA Prometheus pairs, dashboards). 0 disables.").Default("1s").Duration()
+		coalesce      = app.Flag("upstream.coalesce-window", "Probes of one container that overlap, or come within this long after a read finished, share that read (HA Prometheus pairs, dashboards). 0 disables.").Default(device.DefaultCoalesceWindow.String()).Duration()
 		dangerous     = app.Flag("control.enable-dangerous-actions", "Allow /control/cooling (switching a container's cooling on or off). Off by default: stopping cooling under load destroys miners.").Bool()
 		hashSecret    = app.Flag("control.hash-secret", "Read a token or password from standard input, print its bcrypt hash for the control section of the config file, and exit.").Bool()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	"github.com/antspace-exporter/antspace_exporter/device"
 )
 
 const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -23,7 +24,7 @@ const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // a fresh registry so nothing of one probe leaks into another.
 type probeHandler struct {
 	config        *config.SafeConfig
-	client        *collector.Client
+	client        *device.Client
 	logger        log.Logger
 	timeoutOffset time.Duration
 	allowAny      bool

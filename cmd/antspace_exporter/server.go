@@ -18,6 +18,8 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/control"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // exporter wires the HTTP endpoints to their parts.
@@ -25,12 +27,11 @@ type exporter struct {
 	logger        log.Logger
 	config        *config.SafeConfig
 	registry      *prometheus.Registry // the exporter's own metrics
-	client        *collector.Client
+	client        *device.Client
 	probe         *probeHandler
 	control       *control.Handler
 	dangerous     bool // --control.enable-dangerous-actions
 	telemetryPath string
-	routePrefix   string
 	maxRequests   int
 }
 
@@ -56,12 +57,21 @@ func newExporter(o exporterOptions) *exporter {
 		telemetryPath: o.telemetryPath,
 		maxRequests:   o.maxRequests,
 	}
+	// Series whose label values are known up front start at 0, so rate()
+	// and dashboards see them before the first event.
 	upstream := counterVec(reg, "antspace_exporter_upstream_requests_total")
-	e.client = collector.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
+	for _, op := range readOperations {
+		upstream.WithLabelValues(op, "success")
+		upstream.WithLabelValues(op, "failure")
+	}
+	e.client = device.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
 	e.client.LimitConcurrency(o.maxUpstream)
 	if o.coalesceWindow > 0 {
-		e.client.Coalesce = collector.NewCoalescer(o.coalesceWindow, 0)
+		e.client.Coalesce = device.NewCoalescer(o.coalesceWindow, 0)
 		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
+		for _, op := range readOperations {
+			shared.WithLabelValues(op)
+		}
 		e.client.Coalesce.Shared = func(op string) { shared.WithLabelValues(op).Inc() }
 	}
 	e.client.Observe = func(op string, err error) {
@@ -86,6 +96,9 @@ func newExporter(o exporterOptions) *exporter {
 	return e
 }
 
+// readOperations are the device operations every probe may send.
+var readOperations = []string{payload.OpCoolerState, payload.OpMinerInfo}
+
 func counterVec(reg prometheus.Registerer, name string) *prometheus.CounterVec {
 	info := collector.ExporterMetric(name)
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels)
@@ -95,11 +108,15 @@ func counterVec(reg prometheus.Registerer, name string) *prometheus.CounterVec {
 
 // reload re-reads the inventory and logs the outcome.
 func (e *exporter) reload() error {
-	if err := e.config.Reload(); err != nil {
+	c, err := e.config.Reload() // serialised: SIGHUP and /-/reload never interleave
+	if err != nil {
 		level.Error(e.logger).Log("msg", "error loading config; keeping the last good one", "file", e.config.Path(), "err", err)
 		return err
 	}
-	c := e.config.Get()
+	for _, m := range c.ModuleNames() {
+		e.probe.probes.WithLabelValues(m, "success")
+		e.probe.probes.WithLabelValues(m, "failure")
+	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -43,7 +43,7 @@ func TestProbesCoalesced(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := env.mocks["ha"].Reads(collector.OpCoolerState); n != 1 {
+	if n := env.mocks["ha"].Reads(payload.OpCoolerState); n != 1 {
 		t.Errorf("device saw %d coolerState reads for 4 probes, want 1", n)
 	}
 	_, metrics := env.get(t, "/metrics", nil)

@@ -1,4 +1,4 @@
-package collector_test
+package device_test
 
 import (
 	"context"
@@ -8,26 +8,28 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
-func coalescingClient(window time.Duration) *collector.Client {
-	c := collector.NewClient("antspace_exporter/test", 2)
-	c.Coalesce = collector.NewCoalescer(window, 0)
+func coalescingClient(window time.Duration) *device.Client {
+	c := device.NewClient("antspace_exporter/test", 2)
+	c.Coalesce = device.NewCoalescer(window, 0)
 	return c
 }
 
 // sharedCounter counts, per operation, the reads the coalescer answered from
 // another caller's device read.
-func sharedCounter(co *collector.Coalescer) func(op string) int {
+func sharedCounter(co *device.Coalescer) func(op string) int {
 	var mu sync.Mutex
 	n := map[string]int{}
 	co.Shared = func(op string) { mu.Lock(); defer mu.Unlock(); n[op]++ }
 	return func(op string) int { mu.Lock(); defer mu.Unlock(); return n[op] }
 }
 
-func probeWith(c *collector.Client, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
+func probeWith(c *device.Client, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return collector.Probe(ctx, c, addr, s)
@@ -39,7 +41,7 @@ var hk3 = collector.Settings{Module: "hk3", Type: collector.TypeHK3}
 // the device one read of each operation.
 func TestCoalesceConcurrentProbes(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "ha", Type: mock.HK3})
-	c := coalescingClient(collector.DefaultCoalesceWindow)
+	c := coalescingClient(device.DefaultCoalesceWindow)
 	var wg sync.WaitGroup
 	results := make([]*collector.Result, 2)
 	for i := range results {
@@ -51,10 +53,10 @@ func TestCoalesceConcurrentProbes(t *testing.T) {
 			t.Fatalf("probe %d: err=%v minerErr=%v", i, r.Err, r.MinerErr)
 		}
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 1 {
+	if n := srv.Reads(payload.OpCoolerState); n != 1 {
 		t.Errorf("device saw %d coolerState reads, want 1", n)
 	}
-	if n := srv.Reads(collector.OpMinerInfo); n != 1 {
+	if n := srv.Reads(payload.OpMinerInfo); n != 1 {
 		t.Errorf("device saw %d minerInfo reads, want 1", n)
 	}
 	if a, b := exposition(t, results[0]), exposition(t, results[1]); string(a) != string(b) {
@@ -66,8 +68,8 @@ func TestCoalesceConcurrentProbes(t *testing.T) {
 // sending its own.
 func TestCoalesceJoinsReadInFlight(t *testing.T) {
 	d := startDevice(t, mock.HK3)
-	d.holdOps(collector.OpCoolerState)
-	c := coalescingClient(collector.DefaultCoalesceWindow)
+	d.holdOps(payload.OpCoolerState)
+	c := coalescingClient(device.DefaultCoalesceWindow)
 	shared := sharedCounter(c.Coalesce)
 
 	var wg sync.WaitGroup
@@ -76,7 +78,7 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
 	wg.Go(func() { results[1] = probeWith(c, d.addr(), hk3, 10*time.Second) })
 	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join the read", func() bool {
-		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
+		return device.CoalesceWaiters(c.Coalesce, d.addr(), payload.OpCoolerState, device.DefaultMaxBodyBytes) == 2
 	})
 	d.release()
 	wg.Wait()
@@ -85,10 +87,10 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 			t.Fatalf("probe %d: %v", i, r.Err)
 		}
 	}
-	if n := d.Reads(collector.OpCoolerState); n != 1 {
+	if n := d.Reads(payload.OpCoolerState); n != 1 {
 		t.Errorf("device saw %d coolerState reads, want 1", n)
 	}
-	if n := shared(collector.OpCoolerState); n != 1 {
+	if n := shared(payload.OpCoolerState); n != 1 {
 		t.Errorf("%d coolerState reads counted as shared, want 1 (the joining probe)", n)
 	}
 }
@@ -100,7 +102,7 @@ func TestCoalesceWindow(t *testing.T) {
 	shared := sharedCounter(c.Coalesce)
 	now := epoch
 	var mu sync.Mutex
-	collector.SetCoalescerClock(c.Coalesce, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	device.SetCoalescerClock(c.Coalesce, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	s := collector.Settings{Type: collector.TypeImmersion}
 
@@ -110,23 +112,23 @@ func TestCoalesceWindow(t *testing.T) {
 		}
 		advance(10 * time.Second)
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 1 {
+	if n := srv.Reads(payload.OpCoolerState); n != 1 {
 		t.Fatalf("after 3 probes within the window the device saw %d coolerState reads, want 1", n)
 	}
-	if a, b := shared(collector.OpCoolerState), shared(collector.OpMinerInfo); a != 2 || b != 2 {
+	if a, b := shared(payload.OpCoolerState), shared(payload.OpMinerInfo); a != 2 || b != 2 {
 		t.Errorf("shared reads coolerState=%d minerInfo=%d, want 2 each (the 2nd and 3rd probe)", a, b)
 	}
 	advance(time.Minute)
 	if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
 		t.Fatal(r.Err)
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+	if n := srv.Reads(payload.OpCoolerState); n != 2 {
 		t.Errorf("a probe after the window: device saw %d coolerState reads, want 2", n)
 	}
-	if n := srv.Reads(collector.OpMinerInfo); n != 2 {
+	if n := srv.Reads(payload.OpMinerInfo); n != 2 {
 		t.Errorf("a probe after the window: device saw %d minerInfo reads, want 2", n)
 	}
-	if n := shared(collector.OpCoolerState); n != 2 {
+	if n := shared(payload.OpCoolerState); n != 2 {
 		t.Errorf("a probe after the window counted as shared: %d", n)
 	}
 }
@@ -140,7 +142,7 @@ func TestCoalesceDisabled(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 3 {
+	if n := srv.Reads(payload.OpCoolerState); n != 3 {
 		t.Errorf("device saw %d coolerState reads, want 3", n)
 	}
 }
@@ -150,8 +152,8 @@ func TestCoalesceDisabled(t *testing.T) {
 // giving up, even when that caller started it.
 func TestCoalesceCallerTimeout(t *testing.T) {
 	d := startDevice(t, mock.HK3)
-	d.holdOps(collector.OpCoolerState)
-	c := coalescingClient(collector.DefaultCoalesceWindow)
+	d.holdOps(payload.OpCoolerState)
+	c := coalescingClient(device.DefaultCoalesceWindow)
 
 	const short = 200 * time.Millisecond
 	shortDone := make(chan *collector.Result, 1)
@@ -162,7 +164,7 @@ func TestCoalesceCallerTimeout(t *testing.T) {
 	longDone := make(chan *collector.Result, 1)
 	go func() { longDone <- probeWith(c, d.addr(), hk3, 20*time.Second) }()
 	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join", func() bool {
-		return collector.CoalesceWaiters(c.Coalesce, d.addr(), collector.OpCoolerState, collector.DefaultMaxBodyBytes) == 2
+		return device.CoalesceWaiters(c.Coalesce, d.addr(), payload.OpCoolerState, device.DefaultMaxBodyBytes) == 2
 	})
 
 	r := <-shortDone
@@ -185,7 +187,7 @@ func TestCoalesceCallerTimeout(t *testing.T) {
 	if r := <-longDone; !r.Up() {
 		t.Fatalf("long probe: %v", r.Err)
 	}
-	if n := d.Reads(collector.OpCoolerState); n != 1 {
+	if n := d.Reads(payload.OpCoolerState); n != 1 {
 		t.Errorf("device saw %d coolerState reads, want 1", n)
 	}
 }
@@ -194,14 +196,14 @@ func TestCoalesceCallerTimeout(t *testing.T) {
 // device does not keep a connection busy for nobody.
 func TestCoalesceAbandonedReadCancelled(t *testing.T) {
 	d := startDevice(t, mock.HK3)
-	d.holdOps(collector.OpCoolerState)
-	c := coalescingClient(collector.DefaultCoalesceWindow)
+	d.holdOps(payload.OpCoolerState)
+	c := coalescingClient(device.DefaultCoalesceWindow)
 	if r := probeWith(c, d.addr(), hk3, 100*time.Millisecond); r.Up() {
 		t.Fatal("probe of a held device succeeded")
 	}
 	select {
 	case op := <-d.canceled:
-		if op != collector.OpCoolerState {
+		if op != payload.OpCoolerState {
 			t.Errorf("cancelled %s, want coolerState", op)
 		}
 	case <-time.After(10 * time.Second):
@@ -212,7 +214,7 @@ func TestCoalesceAbandonedReadCancelled(t *testing.T) {
 	if r := probeWith(c, d.addr(), hk3, 5*time.Second); !r.Up() {
 		t.Fatal(r.Err)
 	}
-	if n := d.Reads(collector.OpCoolerState); n != 1 { // the abandoned read never got an answer
+	if n := d.Reads(payload.OpCoolerState); n != 1 { // the abandoned read never got an answer
 		t.Errorf("device answered %d coolerState reads, want 1", n)
 	}
 }
@@ -232,7 +234,7 @@ func TestCoalesceBodyLimitsKeptApart(t *testing.T) {
 	if tiny.Up() || !strings.Contains(tiny.Err.Error(), "64-byte limit") {
 		t.Fatalf("64-byte limit: up=%v err=%v, want the limit error", tiny.Up(), tiny.Err)
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+	if n := srv.Reads(payload.OpCoolerState); n != 2 {
 		t.Errorf("device saw %d coolerState reads, want 2 (one per limit)", n)
 	}
 }
@@ -247,13 +249,16 @@ func TestCoalesceWriteInvalidates(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := c.Call(ctx, srv.Addr(), collector.OpReset, nil); err != nil {
+	if _, err := c.Call(ctx, srv.Addr(), payload.OpReset, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
 		t.Fatal(r.Err)
 	}
-	if n := srv.Reads(collector.OpCoolerState); n != 2 {
+	if n := srv.Reads(payload.OpCoolerState); n != 2 {
 		t.Errorf("device saw %d coolerState reads, want 2", n)
 	}
 }
+
+// The HTTP client is the collector's real Reader.
+var _ collector.Reader = (*device.Client)(nil)

@@ -2,64 +2,33 @@ package collector
 
 import (
 	"encoding/json"
-	"maps"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
-// The scanner agrees with encoding/json on objects, and refuses what is not
-// one without panicking.
-func TestEachMemberMatchesEncodingJSON(t *testing.T) {
-	for _, in := range []string{
-		`{}`, ` { } `, `{"a":1}`, `{"a": 1, "b": "x,}", "c": {"d": [1, {"e": "]"}]}, "f": null, "g": true}`,
-		`{"a\"b": "q\\\"", "\u00e9": -1.5e3, "a": 2}`, "{\n\t\"x\" :\r\n [ ] }", `{"dup":1,"dup":2}`, "{\"\xdf\":0}",
+func TestDetectType(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		want    Type
+		wantErr bool
+	}{
+		{payload: `{"colding_tower_inlet_temp":1,"supply_liquid_pressure":0.3}`, want: TypeHK3},
+		{payload: `{"primary_supply_temp":40,"protocol_version":1}`, want: TypeImmersion},
+		{payload: `{"foo":1}`, wantErr: true},
+		{payload: `{"colding_tower_inlet_temp":1,"primary_supply_temp":40}`, wantErr: true},
 	} {
-		var want map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(in), &want); err != nil {
-			t.Fatalf("%s: %v", in, err)
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(tc.payload), &params); err != nil {
+			t.Fatal(err)
 		}
-		got, ok := objectMembers([]byte(in))
-		if !ok {
-			t.Errorf("%s: refused", in)
-			continue
-		}
-		if !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
-			t.Errorf("%s: got %q, want %q", in, got, want)
+		got, err := detectType(params)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("detectType(%s) = %q, %v; want %q (error: %v)", tc.payload, got, err, tc.want, tc.wantErr)
 		}
 	}
-	for _, in := range []string{
-		``, `[]`, `"x"`, `1`, `null`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1}x`, `{"a":"1}`, `{"a":[1}`,
-		`{"a":1 "b":2}`, `{a:1}`, `{"a":{"b":1}`, `{"a":"\`,
-	} {
-		if _, ok := objectMembers([]byte(in)); ok {
-			t.Errorf("%q accepted", in)
-		}
-	}
-}
-
-func FuzzEachMember(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, `{"a":{"b":[1,"]"]}}`, `{"a":"\"}`, `{`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		got, ok := objectMembers(b) // must not panic on anything
-		var want map[string]json.RawMessage
-		if json.Unmarshal(b, &want) != nil || want == nil {
-			return
-		}
-		if !ok {
-			t.Fatalf("valid object %q refused", b)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%q: %d members, want %d", b, len(got), len(want))
-		}
-		for k, v := range want {
-			if g, found := got[k]; !found || !json.Valid(g) {
-				t.Fatalf("%q: member %q = %q, want %q", b, k, g, v)
-			}
-		}
-	})
 }
 
 // The one-pass miner table reading keeps encoding/json's semantics: the last
@@ -72,8 +41,8 @@ func TestConvertMinersEdgeCases(t *testing.T) {
 	}
 	collect := func(t *testing.T, b []byte) (*Result, map[string]float64) {
 		t.Helper()
-		var env Envelope
-		if err := decodeEnvelope(b, &env); err != nil {
+		var env payload.Envelope
+		if err := payload.DecodeEnvelope(b, &env); err != nil {
 			t.Fatal(err)
 		}
 		r := &Result{}

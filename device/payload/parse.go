@@ -1,4 +1,4 @@
-package collector
+package payload
 
 import (
 	"bytes"
@@ -14,16 +14,19 @@ import (
 // strings, flags as bools, 0/1 or words. Parse tolerantly; anything else is an
 // error for that one field.
 
-var errNull = errors.New("null value")
+// ErrNull is the error for a JSON null where a value is expected.
+var ErrNull = errors.New("null value")
 
-func parseNumber(raw json.RawMessage) (float64, error) {
+// ParseNumber reads a number sent as a JSON number or a numeric string.
+// NaN and infinities are refused.
+func ParseNumber(raw json.RawMessage) (float64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return 0, errors.New("empty value")
 	}
 	switch raw[0] {
 	case 'n':
-		return 0, errNull
+		return 0, ErrNull
 	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -41,7 +44,7 @@ func parseNumber(raw json.RawMessage) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, fmt.Errorf("not a number: %s", truncate(raw))
+		return 0, fmt.Errorf("not a number: %s", Truncate(raw))
 	}
 	return finite(v)
 }
@@ -58,7 +61,9 @@ var boolWords = map[string]float64{
 	"false": 0, "off": 0, "no": 0, "n": 0, "0": 0, "manual": 0, "disabled": 0, "disable": 0, "stopped": 0, "stop": 0, "closed": 0, "inactive": 0, "": 0,
 }
 
-func parseBool(raw json.RawMessage) (float64, error) {
+// ParseBool reads a flag sent as a boolean, 0/1 or a word (on/off, auto/manual,
+// running/stopped, ...) as 1 or 0.
+func ParseBool(raw json.RawMessage) (float64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return 0, errors.New("empty value")
@@ -73,7 +78,7 @@ func parseBool(raw json.RawMessage) (float64, error) {
 			return 0, nil
 		}
 	case 'n':
-		return 0, errNull
+		return 0, ErrNull
 	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -91,17 +96,17 @@ func parseBool(raw json.RawMessage) (float64, error) {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("not a boolean: %s", truncate(raw))
+	return 0, fmt.Errorf("not a boolean: %s", Truncate(raw))
 }
 
-// parseString renders a scalar as a label value.
-func parseString(raw json.RawMessage) (string, error) {
+// ParseString renders a scalar as a label value.
+func ParseString(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] == 'n' {
-		return "", errNull
+		return "", ErrNull
 	}
 	if raw[0] == '"' {
-		if s, ok := unquote(raw); ok {
+		if s, ok := Unquote(raw); ok {
 			return s, nil
 		}
 		var s string
@@ -123,10 +128,16 @@ func jsonKind(raw json.RawMessage) string {
 	return "array"
 }
 
-func truncate(raw []byte) string {
+// Truncate shortens a raw value for an error message.
+func Truncate(raw []byte) string {
 	const max = 40
 	if len(raw) > max {
 		return string(raw[:max]) + "…"
 	}
 	return string(raw)
+}
+
+// IsNull reports whether raw is the JSON null.
+func IsNull(raw json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }

@@ -1,4 +1,4 @@
-package collector_test
+package device_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -17,7 +19,7 @@ import (
 // device sees one TCP connection however many probes there are.
 func TestSequentialProbesReuseOneConnection(t *testing.T) {
 	d := startDevice(t, mock.HK3)
-	c := collector.NewClient("antspace_exporter/test", 1)
+	c := device.NewClient("antspace_exporter/test", 1)
 	const probes = 25
 	for i := range probes {
 		if r := probeWith(c, d.addr(), hk3, 5*time.Second); !r.Up() || r.MinerErr != nil {
@@ -36,7 +38,7 @@ func TestSequentialProbesReuseOneConnection(t *testing.T) {
 // connections, and sequential probes keep reusing them.
 func TestSequentialProbesStayWithinCap(t *testing.T) {
 	d := startDevice(t, mock.Immersion)
-	c := collector.NewClient("antspace_exporter/test", 2)
+	c := device.NewClient("antspace_exporter/test", 2)
 	s := collector.Settings{Type: collector.TypeImmersion}
 	for i := range 25 {
 		if r := probeWith(c, d.addr(), s, 5*time.Second); !r.Up() {
@@ -54,7 +56,7 @@ func TestConcurrentProbesRespectPerDeviceCap(t *testing.T) {
 	for _, limit := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("cap=%d", limit), func(t *testing.T) {
 			d := startDevice(t, mock.HK3)
-			c := collector.NewClient("antspace_exporter/test", limit) // no coalescing: every probe reads
+			c := device.NewClient("antspace_exporter/test", limit) // no coalescing: every probe reads
 			var wg sync.WaitGroup
 			errs := make(chan error, 40)
 			for range 40 {
@@ -90,17 +92,17 @@ func TestConcurrentProbesRespectPerDeviceCap(t *testing.T) {
 // any device, and the others go on once slots free up.
 func TestGlobalUpstreamBound(t *testing.T) {
 	const global = 3
-	devices := make([]*device, 4)
+	devices := make([]*mockDevice, 4)
 	for i := range devices {
 		devices[i] = startDevice(t, mock.HK3)
-		devices[i].holdOps(collector.OpCoolerState)
+		devices[i].holdOps(payload.OpCoolerState)
 	}
-	c := collector.NewClient("antspace_exporter/test", 2) // 4 devices x 2 = 8 without the bound
+	c := device.NewClient("antspace_exporter/test", 2) // 4 devices x 2 = 8 without the bound
 	c.LimitConcurrency(global)
 	if c.MaxConcurrency() != global {
 		t.Fatalf("MaxConcurrency = %d", c.MaxConcurrency())
 	}
-	total := func(f func(*device) int64) int64 {
+	total := func(f func(*mockDevice) int64) int64 {
 		var n int64
 		for _, d := range devices {
 			n += f(d)
@@ -113,13 +115,13 @@ func TestGlobalUpstreamBound(t *testing.T) {
 	errs := make(chan error, 8)
 	for i := range 8 {
 		wg.Go(func() {
-			if _, err := c.Call(ctx, devices[i%4].addr(), collector.OpCoolerState, nil); err != nil {
+			if _, err := c.Call(ctx, devices[i%4].addr(), payload.OpCoolerState, nil); err != nil {
 				errs <- err
 			}
 		})
 	}
 	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "3 requests to reach the devices", func() bool {
-		return total(func(d *device) int64 { return d.inFlight.Load() }) == global
+		return total(func(d *mockDevice) int64 { return d.inFlight.Load() }) == global
 	})
 	if n := c.InFlight(); n != global {
 		t.Errorf("InFlight = %d, want %d", n, global)
@@ -128,11 +130,11 @@ func TestGlobalUpstreamBound(t *testing.T) {
 	// A probe-like call with a short deadline gives up waiting for a slot.
 	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancelShort()
-	_, err := c.Call(short, devices[0].addr(), collector.OpMinerInfo, nil)
+	_, err := c.Call(short, devices[0].addr(), payload.OpMinerInfo, nil)
 	if err == nil || !strings.Contains(err.Error(), "no free upstream slot") {
 		t.Fatalf("call without a free slot: %v", err)
 	}
-	if n := total(func(d *device) int64 { return d.arrivals.Load() }); n != global {
+	if n := total(func(d *mockDevice) int64 { return d.arrivals.Load() }); n != global {
 		t.Errorf("devices got %d requests while %d slots were busy", n, global)
 	}
 
@@ -144,7 +146,7 @@ func TestGlobalUpstreamBound(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := total(func(d *device) int64 { return d.arrivals.Load() }); n != 8 {
+	if n := total(func(d *mockDevice) int64 { return d.arrivals.Load() }); n != 8 {
 		t.Errorf("devices got %d requests, want 8", n)
 	}
 	var peak int64

@@ -1,10 +1,12 @@
-package collector
+package device
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // DefaultCoalesceWindow is how long a finished read of one container is
@@ -47,7 +49,7 @@ type coalesceKey struct {
 
 type flight struct {
 	done    chan struct{} // closed when env and err are set
-	env     *Envelope
+	env     *payload.Envelope
 	err     error
 	ended   time.Time
 	waiters int // callers in flight; 0 cancels the read
@@ -69,7 +71,7 @@ func (co *Coalescer) Window() time.Duration { return co.window }
 // Do returns the result of read for key (address, operation, limit): the
 // one in flight, one finished less than Window ago, or a new one. read gets
 // the shared context, not ctx.
-func (co *Coalescer) Do(ctx context.Context, address, operation string, limit int64, read func(context.Context) (*Envelope, error)) (*Envelope, error) {
+func (co *Coalescer) Do(ctx context.Context, address, operation string, limit int64, read func(context.Context) (*payload.Envelope, error)) (*payload.Envelope, error) {
 	key := coalesceKey{address, operation, limit}
 	co.mu.Lock()
 	f := co.flights[key]
@@ -111,7 +113,7 @@ func (co *Coalescer) shared(operation string) {
 	}
 }
 
-func (co *Coalescer) run(ctx context.Context, key coalesceKey, f *flight, read func(context.Context) (*Envelope, error)) {
+func (co *Coalescer) run(ctx context.Context, key coalesceKey, f *flight, read func(context.Context) (*payload.Envelope, error)) {
 	env, err := read(ctx)
 	f.cancel()
 	co.mu.Lock()

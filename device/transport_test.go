@@ -1,4 +1,4 @@
-package collector
+package device
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
@@ -120,7 +121,7 @@ func TestTransportRetriesStaleConnection(t *testing.T) {
 	// A write is never sent twice: on the stale connection left by the last
 	// read it fails instead of being retried.
 	before := accepted.Load()
-	_, err = client.Call(context.Background(), ln.Addr().String(), OpReset, nil)
+	_, err = client.Call(context.Background(), ln.Addr().String(), payload.OpReset, nil)
 	if err == nil {
 		t.Fatal("write on a stale connection succeeded; was it retried?")
 	}
@@ -128,7 +129,7 @@ func TestTransportRetriesStaleConnection(t *testing.T) {
 		t.Errorf("the write opened %d new connections, want 0 (no retry)", n-before)
 	}
 	// A read after that opens a new connection and works.
-	if _, err := client.Call(context.Background(), ln.Addr().String(), OpCoolerState, nil); err != nil {
+	if _, err := client.Call(context.Background(), ln.Addr().String(), payload.OpCoolerState, nil); err != nil {
 		t.Errorf("read after the failed write: %v", err)
 	}
 }

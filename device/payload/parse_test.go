@@ -1,4 +1,4 @@
-package collector
+package payload
 
 import (
 	"encoding/json"
@@ -27,15 +27,15 @@ func TestParseNumber(t *testing.T) {
 		{raw: `[1]`, wantErr: "array where a number"},
 		{raw: ``, wantErr: "empty"},
 	} {
-		got, err := parseNumber(json.RawMessage(tc.raw))
+		got, err := ParseNumber(json.RawMessage(tc.raw))
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("parseNumber(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
+				t.Errorf("ParseNumber(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("parseNumber(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
+			t.Errorf("ParseNumber(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
 		}
 	}
 }
@@ -63,37 +63,15 @@ func TestParseBool(t *testing.T) {
 		{raw: `null`, wantErr: "null"},
 		{raw: `tru`, wantErr: "not a boolean"},
 	} {
-		got, err := parseBool(json.RawMessage(tc.raw))
+		got, err := ParseBool(json.RawMessage(tc.raw))
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("parseBool(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
+				t.Errorf("ParseBool(%s) error = %v, want containing %q", tc.raw, err, tc.wantErr)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("parseBool(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
-		}
-	}
-}
-
-func TestDetectType(t *testing.T) {
-	for _, tc := range []struct {
-		payload string
-		want    Type
-		wantErr bool
-	}{
-		{payload: `{"colding_tower_inlet_temp":1,"supply_liquid_pressure":0.3}`, want: TypeHK3},
-		{payload: `{"primary_supply_temp":40,"protocol_version":1}`, want: TypeImmersion},
-		{payload: `{"foo":1}`, wantErr: true},
-		{payload: `{"colding_tower_inlet_temp":1,"primary_supply_temp":40}`, wantErr: true},
-	} {
-		var params map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(tc.payload), &params); err != nil {
-			t.Fatal(err)
-		}
-		got, err := detectType(params)
-		if (err != nil) != tc.wantErr || got != tc.want {
-			t.Errorf("detectType(%s) = %q, %v; want %q (error: %v)", tc.payload, got, err, tc.want, tc.wantErr)
+			t.Errorf("ParseBool(%s) = %v, %v; want %v", tc.raw, got, err, tc.want)
 		}
 	}
 }

@@ -1,20 +1,25 @@
-package collector_test
+package device_test
 
 import (
+	"bytes"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
-// device is a mock container behind an instrumented HTTP server: it counts
+// mockDevice is a mock container behind an instrumented HTTP server: it counts
 // TCP connections and requests in flight, and can hold requests of chosen
 // operations at a gate until the test opens it.
-type device struct {
+type mockDevice struct {
 	*mock.Container
 	srv *httptest.Server
 
@@ -31,13 +36,13 @@ type device struct {
 	canceled chan string     // operations whose held request the client abandoned
 }
 
-func startDevice(t *testing.T, typ mock.Type) *device {
+func startDevice(t *testing.T, typ mock.Type) *mockDevice {
 	t.Helper()
 	c, err := mock.NewContainer(mock.Options{Name: "dev", Type: typ, Seed: 42, Clock: mock.NewManualClock(epoch)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &device{Container: c, hold: map[string]bool{}, gate: make(chan struct{}), canceled: make(chan string, 100)}
+	d := &mockDevice{Container: c, hold: map[string]bool{}, gate: make(chan struct{}), canceled: make(chan string, 100)}
 	d.srv = httptest.NewUnstartedServer(http.HandlerFunc(d.serve))
 	d.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		switch s {
@@ -66,10 +71,10 @@ func raise(max *atomic.Int64, v int64) {
 	}
 }
 
-func (d *device) addr() string { return d.srv.Listener.Addr().String() }
+func (d *mockDevice) addr() string { return d.srv.Listener.Addr().String() }
 
 // holdOps makes requests of the given operations wait until release.
-func (d *device) holdOps(ops ...string) {
+func (d *mockDevice) holdOps(ops ...string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, op := range ops {
@@ -77,7 +82,7 @@ func (d *device) holdOps(ops ...string) {
 	}
 }
 
-func (d *device) release() {
+func (d *mockDevice) release() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	select {
@@ -87,7 +92,7 @@ func (d *device) release() {
 	}
 }
 
-func (d *device) serve(w http.ResponseWriter, r *http.Request) {
+func (d *mockDevice) serve(w http.ResponseWriter, r *http.Request) {
 	d.arrivals.Add(1)
 	raise(&d.maxInFlight, d.inFlight.Add(1))
 	defer d.inFlight.Add(-1)
@@ -104,4 +109,42 @@ func (d *device) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.Container.ServeHTTP(w, r)
+}
+
+var epoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// startMock starts a mock container on loopback for the test's lifetime.
+func startMock(t *testing.T, o mock.Options) *mock.Server {
+	t.Helper()
+	if o.Clock == nil {
+		o.Clock = mock.NewManualClock(epoch)
+	}
+	if o.Seed == 0 {
+		o.Seed = 42
+	}
+	s, err := mock.Start(o, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// exposition renders what c collects in the text format.
+func exposition(t *testing.T, c prometheus.Collector) []byte {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
 }

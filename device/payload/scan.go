@@ -1,4 +1,4 @@
-package collector
+package payload
 
 import (
 	"encoding/json"
@@ -11,10 +11,10 @@ import (
 // json.Valid before scanning, but the scanner itself stays safe on any input:
 // it reports false instead of reading out of bounds.
 
-// eachMember calls fn with the key and raw value of every member of the JSON
+// EachMember calls fn with the key and raw value of every member of the JSON
 // object in raw, in order. It returns false when raw is not a well-formed
 // object (fn may have been called for the members before the fault).
-func eachMember(raw []byte, fn func(key string, value []byte)) bool {
+func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
@@ -31,7 +31,7 @@ func eachMember(raw []byte, fn func(key string, value []byte)) bool {
 		if end < 0 {
 			return false
 		}
-		key, ok := unquote(raw[i:end])
+		key, ok := Unquote(raw[i:end])
 		if !ok {
 			return false
 		}
@@ -60,11 +60,11 @@ func eachMember(raw []byte, fn func(key string, value []byte)) bool {
 	}
 }
 
-// objectMembers collects an object's members into a map (the last of
+// ObjectMembers collects an object's members into a map (the last of
 // duplicate keys wins, as with encoding/json).
-func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+func ObjectMembers(raw []byte) (map[string]json.RawMessage, bool) {
 	m := make(map[string]json.RawMessage, 64)
-	ok := eachMember(raw, func(k string, v []byte) { m[k] = v })
+	ok := EachMember(raw, func(k string, v []byte) { m[k] = v })
 	return m, ok
 }
 
@@ -139,8 +139,8 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
-// unquote returns the text of a JSON string token.
-func unquote(tok []byte) (string, bool) {
+// Unquote returns the text of a JSON string token.
+func Unquote(tok []byte) (string, bool) {
 	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
 		return "", false
 	}

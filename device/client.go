@@ -1,10 +1,11 @@
-package collector
+// Package device talks to Antspace container controllers: the HTTP client,
+// its connection handling (see deviceTransport) and the sharing of reads
+// between probes (see Coalescer). What the answers mean is the business of
+// package payload (decoding) and package collector (metrics).
+package device
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,28 +13,18 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // DefaultMaxBodyBytes bounds a controller answer. Real answers are a few KiB
 // (minerInfo with a few hundred miners stays well under 1 MiB).
 const DefaultMaxBodyBytes = 4 << 20
 
-// Operations of the controller protocol.
-const (
-	OpCoolerState = "coolerState"
-	OpMinerInfo   = "minerInfo"
-	OpReset       = "reset"
-	OpSetTemp     = "setTemp"
-	OpOpen        = "open"
-	OpClose       = "close"
-)
-
-// Envelope is the controller's answer to every operation.
-type Envelope struct {
-	OK     bool            `json:"ok"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-}
+// DefaultMaxConnsPerDevice is how many connections the client keeps open to
+// one controller unless told otherwise
+// (--upstream.max-connections-per-container).
+const DefaultMaxConnsPerDevice = 2
 
 // Client talks to container controllers over HTTP.
 type Client struct {
@@ -72,14 +63,20 @@ func (c *Client) bodyLimit() int64 {
 	return c.MaxBodyBytes
 }
 
-// Read performs a read operation (coolerState, minerInfo). With a Coalescer
+// Read performs a read operation (coolerState, minerInfo). maxBodyBytes > 0
+// bounds the answer instead of the client's MaxBodyBytes. With a Coalescer
 // set, concurrent and recent reads of the same container share one upstream
-// request (see Coalescer).
-func (c *Client) Read(ctx context.Context, address, operation string) (*Envelope, error) {
+// request (see Coalescer). Client implements collector.Reader.
+func (c *Client) Read(ctx context.Context, address, operation string, maxBodyBytes int64) (*payload.Envelope, error) {
+	if maxBodyBytes > 0 && maxBodyBytes != c.MaxBodyBytes {
+		limited := *c
+		limited.MaxBodyBytes = maxBodyBytes
+		c = &limited
+	}
 	if c.Coalesce == nil || c.Coalesce.Window() <= 0 {
 		return c.Call(ctx, address, operation, nil)
 	}
-	return c.Coalesce.Do(ctx, address, operation, c.bodyLimit(), func(shared context.Context) (*Envelope, error) {
+	return c.Coalesce.Do(ctx, address, operation, c.bodyLimit(), func(shared context.Context) (*payload.Envelope, error) {
 		return c.Call(shared, address, operation, nil)
 	})
 }
@@ -90,7 +87,7 @@ func (c *Client) Read(ctx context.Context, address, operation string) (*Envelope
 // cost a socket, not goroutines and buffers (see deviceTransport).
 func NewClient(userAgent string, maxConnsPerDevice int) *Client {
 	if maxConnsPerDevice <= 0 {
-		maxConnsPerDevice = 2
+		maxConnsPerDevice = DefaultMaxConnsPerDevice
 	}
 	// For anything but plain http:// GETs (not used by the exporter today).
 	fallback := &http.Transport{
@@ -130,7 +127,7 @@ func DeviceURL(address, operation string, extra url.Values) string {
 // Call performs one operation and returns the decoded envelope. Any transport
 // error, non-2xx status, oversized or malformed body, or ok:false is an error
 // whose text says what went wrong.
-func (c *Client) Call(ctx context.Context, address, operation string, extra url.Values) (env *Envelope, err error) {
+func (c *Client) Call(ctx context.Context, address, operation string, extra url.Values) (env *payload.Envelope, err error) {
 	if c.slots != nil {
 		select {
 		case c.slots <- struct{}{}:
@@ -139,14 +136,14 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 			return nil, fmt.Errorf("%s: no free upstream slot before the probe timeout (all %d in use, --upstream.max-concurrent): %w", operation, cap(c.slots), ctx.Err())
 		}
 	}
-	if c.Coalesce != nil && operation != OpCoolerState && operation != OpMinerInfo {
+	if c.Coalesce != nil && !payload.IsRead(operation) {
 		defer c.Coalesce.Forget(address) // a write changes what the next read must see
 	}
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
 	reqCtx := ctx
-	if operation != OpCoolerState && operation != OpMinerInfo {
+	if !payload.IsRead(operation) {
 		reqCtx = context.WithValue(ctx, noRetryKey{}, true) // a write is sent at most once
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
@@ -178,70 +175,14 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return nil, fmt.Errorf("%s: body larger than the %d-byte limit", operation, limit)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, snippet(body))
+		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, payload.Snippet(body))
 	}
-	env = &Envelope{}
-	if err := decodeEnvelope(body, env); err != nil {
+	env = &payload.Envelope{}
+	if err := payload.DecodeEnvelope(body, env); err != nil {
 		return nil, fmt.Errorf("%s: %w", operation, err)
 	}
 	if !env.OK {
 		return env, fmt.Errorf("%s: device answered ok:false", operation)
 	}
 	return env, nil
-}
-
-func decodeEnvelope(body []byte, env *Envelope) error {
-	if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v)
-		if err == nil {
-			err = errors.New("malformed")
-		}
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	var okRaw, methodRaw, params []byte
-	// Keys match case-insensitively and the last duplicate wins, like
-	// encoding/json decoding into a struct.
-	isObject := eachMember(body, func(k string, v []byte) {
-		switch {
-		case strings.EqualFold(k, "ok"):
-			okRaw = v
-		case strings.EqualFold(k, "method"):
-			methodRaw = v
-		case strings.EqualFold(k, "params"):
-			params = v
-		}
-	})
-	if !isObject {
-		return fmt.Errorf("invalid JSON: the answer is not an object: %s", snippet(body))
-	}
-	if len(okRaw) == 0 {
-		return errors.New("answer has no \"ok\" field")
-	}
-	ok, err := parseBool(okRaw)
-	if err != nil {
-		return fmt.Errorf("\"ok\": %w", err)
-	}
-	env.OK = ok == 1
-	env.Method = ""
-	if len(methodRaw) > 0 && !isNull(methodRaw) {
-		if methodRaw[0] != '"' {
-			return fmt.Errorf("invalid JSON: \"method\" is not a string: %s", truncate(methodRaw))
-		}
-		env.Method, _ = unquote(methodRaw)
-	}
-	if !bytes.Equal(params, []byte("null")) {
-		env.Params = params
-	}
-	return nil
-}
-
-// snippet shortens a body for an error message.
-func snippet(b []byte) string {
-	const max = 120
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }

@@ -1,0 +1,95 @@
+// Package payload is the controller protocol without the network: its
+// operations, the envelope every answer comes in, and tolerant decoding of
+// the values inside (numbers as strings, flags as words, a one-pass JSON
+// object scanner). Package device sends the requests; package collector and
+// the /control handler read the answers with this package.
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Operations of the controller protocol.
+const (
+	OpCoolerState = "coolerState"
+	OpMinerInfo   = "minerInfo"
+	OpReset       = "reset"
+	OpSetTemp     = "setTemp"
+	OpOpen        = "open"
+	OpClose       = "close"
+)
+
+// IsRead reports whether operation only reads the device (a read may be
+// retried and shared between probes; a write is sent at most once).
+func IsRead(operation string) bool {
+	return operation == OpCoolerState || operation == OpMinerInfo
+}
+
+// Envelope is the controller's answer to every operation.
+type Envelope struct {
+	OK     bool            `json:"ok"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+// DecodeEnvelope decodes a controller answer into env. The body must be
+// valid JSON and an object with an "ok" member; keys match
+// case-insensitively and the last duplicate wins, like encoding/json
+// decoding into a struct. env.OK false is not an error here.
+func DecodeEnvelope(body []byte, env *Envelope) error {
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
+		if err == nil {
+			err = errors.New("malformed")
+		}
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	var okRaw, methodRaw, params []byte
+	isObject := EachMember(body, func(k string, v []byte) {
+		switch {
+		case strings.EqualFold(k, "ok"):
+			okRaw = v
+		case strings.EqualFold(k, "method"):
+			methodRaw = v
+		case strings.EqualFold(k, "params"):
+			params = v
+		}
+	})
+	if !isObject {
+		return fmt.Errorf("invalid JSON: the answer is not an object: %s", Snippet(body))
+	}
+	if len(okRaw) == 0 {
+		return errors.New("answer has no \"ok\" field")
+	}
+	ok, err := ParseBool(okRaw)
+	if err != nil {
+		return fmt.Errorf("\"ok\": %w", err)
+	}
+	env.OK = ok == 1
+	env.Method = ""
+	if len(methodRaw) > 0 && !IsNull(methodRaw) {
+		if methodRaw[0] != '"' {
+			return fmt.Errorf("invalid JSON: \"method\" is not a string: %s", Truncate(methodRaw))
+		}
+		env.Method, _ = Unquote(methodRaw)
+	}
+	if !bytes.Equal(params, []byte("null")) {
+		env.Params = params
+	}
+	return nil
+}
+
+// Snippet shortens a body for an error message.
+func Snippet(b []byte) string {
+	const max = 120
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
