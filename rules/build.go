@@ -484,7 +484,9 @@ func recordingGroup(e expr) Group {
 				"sum by (site) (\n  (1 - "+e.P("antspace_up")+")\n  or on (job, instance)\n  (1 - "+e.P("up")+")\n)"),
 			rec("site:antspace_containers_faulting:count",
 				"sum by (site) (\n  max by (site, job, instance) ("+e.P("antspace_fault_active")+")\n)"),
-			rec("container:antspace_power_watts:sum", "sum without (source) ("+e.P("antspace_power_watts")+")"),
+			// HK3 distribution_box1+2, immersion distribution_box; the immersion
+			// power_distribution reading is of the same box (dashboards: loadSources).
+			rec("container:antspace_power_watts:sum", "sum without (source) ("+e.P("antspace_power_watts", `source=~"distribution_box.*"`)+")"),
 			rec("site:antspace_power_watts:sum", "sum by (site) (container:antspace_power_watts:sum)"),
 			rec("container:antspace_hashrate_hashes_per_second:sum", "sum without () ("+e.P("antspace_hashrate_hashes_per_second")+")"),
 			rec("site:antspace_hashrate_hashes_per_second:sum", "sum by (site) (container:antspace_hashrate_hashes_per_second:sum)"),
