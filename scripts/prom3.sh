@@ -20,9 +20,18 @@ echo "prom3: building prometheus and promtool $VERSION into $DIR (about 8 minute
 tmp=$(mktemp -d "$DIR/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # Outside this module: go install pkg@version resolves Prometheus' own go.mod.
-(cd "$tmp" && GOBIN="$tmp" "$GO" install \
+if ! (cd "$tmp" && GOBIN="$tmp" "$GO" install \
   "github.com/prometheus/prometheus/cmd/prometheus@$VERSION" \
-  "github.com/prometheus/prometheus/cmd/promtool@$VERSION")
+  "github.com/prometheus/prometheus/cmd/promtool@$VERSION"); then
+  # Without the module proxy a developer's make test still runs (the
+  # Prometheus 3 subtests skip); CI must have it.
+  if [ -n "${CI:-}" ]; then
+    echo "prom3: build failed" >&2
+    exit 1
+  fi
+  echo "prom3: build failed; the Prometheus 3 subtests will be skipped" >&2
+  exit 0
+fi
 mv "$tmp/prometheus" "$tmp/promtool" "$DIR/"
 echo "$VERSION" > "$stamp"
 "$DIR/promtool" --version | head -1 >&2
