@@ -11,6 +11,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -18,23 +19,33 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/mixin"
 )
 
-func main() {
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the command: 0 on success, 1 when writing fails, 2 on bad flags or
+// a bad site configuration.
+func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("antspace_mixin", "Render the Antspace alerting/recording rules and Grafana dashboards for a site.")
+	app.Terminate(nil)
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
 	configFile := app.Flag("config", "Site configuration (YAML; see docs/alerting.md). Without it the built-in defaults are rendered.").String()
 	outDir := app.Flag("output-dir", "Directory to write antspace.rules.yml and dashboards/*.json to (created if missing).").Required().String()
-	kingpin.MustParse(app.Parse(os.Args[1:]))
-
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		return 2
+	}
 	site, err := mixin.LoadSite(*configFile)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "antspace_mixin:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		return 2
 	}
 	files, err := mixin.Write(site, *outDir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "antspace_mixin:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		return 1
 	}
 	for _, f := range files {
-		fmt.Println(f)
+		fmt.Fprintln(stdout, f)
 	}
+	return 0
 }
