@@ -15,7 +15,7 @@ func Convert(cooler, miners []byte, s Settings) *Result {
 	if miners != nil {
 		var menv payload.Envelope
 		if r.MinerErr = payload.DecodeEnvelope(miners, &menv); r.MinerErr == nil {
-			r.MinerErr = r.convertMiners(menv.Params, s.Scales)
+			r.MinerErr = r.convertMiners(menv.Params, s)
 		}
 	}
 	return r

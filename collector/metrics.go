@@ -62,6 +62,7 @@ var (
 	metricProbeDuration   = newMetric("probe_duration_seconds", "seconds", "How long the probe of the container took.")
 	metricProbeTimeout    = newMetric("probe_timeout_seconds", "seconds", "The timeout the probe ran with (scrape timeout minus offset, capped by the module timeout).")
 	metricMinerInfoUp     = newMetric("miner_info_success", "", "1 when the container's minerInfo was read and parsed, 0 otherwise.")
+	metricControllerOK    = newMetric("controller_ok", "", "The ok flag of the controller's answer to a read operation: 0 when it answered ok:false. What such an answer's params carry is still exported (so a fault it reports is not hidden), and antspace_up stays 1 when they parse.", "operation")
 	metricFieldErrors     = newMetric("probe_field_errors", "", "Number of device fields that were missing or could not be parsed in this probe.")
 	metricContainerInfo   = newMetric("container_info", "", "Identity of the probed container: type is the detected or configured container type (stored as exported_type when the target carries its own type label, as /sd targets do), module the requested module.", "type", "module", "longitude_direction", "latitude_direction")
 	metricUnknownField    = newMetric("unknown_field_value", "", "Numeric or boolean coolerState field this exporter does not know (newer firmware), exported as sent.", "field")
@@ -102,6 +103,7 @@ var (
 	metricMinerTemperature  = newMetric("miner_temperature_celsius", "celsius", "Maximum temperature of one miner's board or chips.", "miner", "sensor")
 	metricMinerUptime       = newMetric("miner_uptime_seconds", "seconds", "Time since the miner's software started.", "miner")
 	metricMinerInfoIdentity = newMetric("miner_info", "", "Identity of one miner.", "miner", "model", "firmware")
+	metricMinersDropped     = newMetric("miners_dropped", "", "Miner entries of the minerInfo answer beyond the module's max_miners (default 1000), not exported; 0 when every miner is. Present when minerInfo's params were read.")
 )
 
 // Exporter self-metrics (served on /metrics). Declared here so the one table

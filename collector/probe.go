@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +22,11 @@ import (
 // maxUnknownFields bounds the generic series a (lying) device can create.
 const maxUnknownFields = 200
 
+// DefaultMaxMiners bounds the miners one probe exports when the module sets
+// no max_miners. A real container holds a few hundred; each miner is about
+// six series, so a lying minerInfo cannot turn into hundreds of thousands.
+const DefaultMaxMiners = 1000
+
 // Settings is what a probe needs to know about its module.
 type Settings struct {
 	Module        string             // name of the module, for antspace_container_info
@@ -30,6 +37,14 @@ type Settings struct {
 	// Thresholds are the container's alert-threshold overrides (inventory
 	// module and container), exposed as antspace_alert_threshold{name}.
 	Thresholds map[string]float64
+	MaxMiners  int // miners exported per probe; 0 = DefaultMaxMiners
+}
+
+func (s Settings) maxMiners() int {
+	if s.MaxMiners <= 0 {
+		return DefaultMaxMiners
+	}
+	return s.MaxMiners
 }
 
 // FieldError is one field that was missing or could not be parsed.
@@ -49,9 +64,19 @@ type Result struct {
 	FieldErrors []FieldError
 	Duration    time.Duration
 	Timeout     time.Duration
+	// MinersDropped counts the miner entries of minerInfo beyond the
+	// module's max_miners, not exported (antspace_miners_dropped).
+	MinersDropped int
+	// NotOK lists the read operations the controller answered with
+	// ok:false. Their params are still converted and exported when they
+	// parse (a leak the device reports must never be hidden), and
+	// antspace_controller_ok{operation} is 0.
+	NotOK []string
 
 	minerSkipped bool
 	thresholds   []sample // antspace_alert_threshold, sorted by name
+	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
+	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
 }
 
@@ -84,6 +109,12 @@ func (r *Result) series() []sample {
 		all = append(all, sample{m: metricMinerInfoUp, value: boolValue(r.MinerErr == nil)})
 	}
 	all = append(all, r.thresholds...)
+	if r.minersParsed {
+		all = append(all, sample{m: metricMinersDropped, value: float64(r.MinersDropped)})
+	}
+	for _, op := range r.answered {
+		all = append(all, sample{m: metricControllerOK, value: boolValue(!slices.Contains(r.NotOK, op)), pairs: operationPairs[op]})
+	}
 	return append(all, r.samples...)
 }
 
@@ -125,19 +156,46 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 		}()
 	}
 	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
+	notOK := r.envelope(payload.OpCoolerState, coolerEnv, &err)
 	if err == nil {
 		err = r.convertCooler(coolerEnv.Params, s)
+		if err != nil && notOK {
+			err = fmt.Errorf("%w (the device answered ok:false)", err)
+		}
 	}
 	r.Err = err
 	wg.Wait()
 
 	if !s.SkipMinerInfo {
+		notOK := r.envelope(payload.OpMinerInfo, minerEnv, &minerErr)
 		if minerErr == nil {
-			minerErr = r.convertMiners(minerEnv.Params, s.Scales)
+			minerErr = r.convertMiners(minerEnv.Params, s)
+			if minerErr != nil && notOK {
+				minerErr = fmt.Errorf("%w (the device answered ok:false)", minerErr)
+			}
 		}
 		r.MinerErr = minerErr
 	}
 	return r
+}
+
+// envelope records how the controller answered op. An ok:false answer that
+// carries params is converted like any other (its error is cleared): the
+// old worker ignored ok, and a fault the device reports must not be hidden
+// behind "unreachable". It reports whether the answer was ok:false.
+func (r *Result) envelope(op string, env *payload.Envelope, err *error) (notOK bool) {
+	if env == nil {
+		return false
+	}
+	r.answered = append(r.answered, op)
+	if env.OK {
+		return false
+	}
+	r.NotOK = append(r.NotOK, op)
+	if len(env.Params) > 0 {
+		*err = nil
+	}
+	return true
 }
 
 // add records a series whose label values come from the payload or the
@@ -227,8 +285,7 @@ func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
 		if f.kind == kindBool {
 			v, err = payload.ParseBool(rawValue)
 		} else {
-			v, err = payload.ParseNumber(rawValue)
-			v *= scaleOf(s.Scales, f)
+			v, err = parseScaled(rawValue, s.Scales, f)
 		}
 		if err != nil {
 			r.fieldError(f.field, err)
@@ -291,6 +348,22 @@ func scaleOf(scales map[string]float64, f *field) float64 {
 	return f.scale
 }
 
+// parseScaled parses a numeric field and converts it to base units. A
+// product that overflows (a device's 1e306 kW) is an error for the field,
+// never a ±Inf sample.
+func parseScaled(raw json.RawMessage, scales map[string]float64, f *field) (float64, error) {
+	v, err := payload.ParseNumber(raw)
+	if err != nil {
+		return 0, err
+	}
+	scale := scaleOf(scales, f)
+	scaled := v * scale
+	if math.IsNaN(scaled) || math.IsInf(scaled, 0) {
+		return 0, fmt.Errorf("%v × %v is not a finite number", v, scale)
+	}
+	return scaled, nil
+}
+
 // addUnknown exports numeric and boolean fields a newer firmware sends, so no
 // telemetry is silently dropped.
 func (r *Result) addUnknown(params map[string]json.RawMessage, sc *schema) {
@@ -326,11 +399,12 @@ func isQuoted(raw json.RawMessage) bool {
 	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("\""))
 }
 
-func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) error {
+func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	params, err := decodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
+	r.minersParsed = true
 	parsed := 0
 	for i := range minerSummaryFields {
 		f := &minerSummaryFields[i]
@@ -339,13 +413,13 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			r.fieldError("minerInfo."+f.field, errors.New("missing"))
 			continue
 		}
-		v, err := payload.ParseNumber(rawValue)
+		v, err := parseScaled(rawValue, s.Scales, f)
 		if err != nil {
 			r.fieldError("minerInfo."+f.field, err)
 			continue
 		}
 		parsed++
-		r.addField(f, v*scaleOf(scales, f))
+		r.addField(f, v)
 	}
 	if parsed == 0 {
 		return errors.New("minerInfo: none of the summary fields could be read")
@@ -356,11 +430,15 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 	}
 	// One pass collects each miner's raw table (the last of duplicate IPs
 	// wins, as with encoding/json); the body was validated as a whole, so a
-	// table that starts like an object is a well-formed one.
+	// table that starts like an object is a well-formed one. Only the first
+	// max_miners distinct miners are kept (and indexed); later entries of
+	// other miners are counted as dropped, so a lying table costs memory and
+	// series in proportion to the cap, not to its length.
 	type minerRaw struct {
 		ip    string
 		table []byte // nil for null
 	}
+	limit := s.maxMiners()
 	var miners []minerRaw
 	index := map[string]int{}
 	refused := false
@@ -372,6 +450,10 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 		}
 		if i, dup := index[ip]; dup {
 			miners[i].table = v
+			return
+		}
+		if len(miners) == limit {
+			r.MinersDropped++
 			return
 		}
 		index[ip] = len(miners)
@@ -400,12 +482,12 @@ func (r *Result) convertMiners(raw json.RawMessage, scales map[string]float64) e
 			if rawValue == nil {
 				continue // per-miner tables vary with miner firmware
 			}
-			v, err := payload.ParseNumber(rawValue)
+			v, err := parseScaled(rawValue, s.Scales, f)
 			if err != nil {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v*scaleOf(scales, f), pair)
+			r.addMinerField(f, v, pair)
 		}
 		model, _ := payload.ParseString(values[len(minerFields)])
 		firmware, _ := payload.ParseString(values[len(minerFields)+1])

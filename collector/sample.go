@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // sample is a prometheus.Metric whose label pairs are built once: the label
@@ -84,6 +86,12 @@ func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair) {
 }
 
 var minerLabel = "miner"
+
+// operationPairs are antspace_controller_ok's label pairs per read operation.
+var operationPairs = map[string][]*dto.LabelPair{
+	payload.OpCoolerState: labelPairs([]string{"operation"}, []string{payload.OpCoolerState}),
+	payload.OpMinerInfo:   labelPairs([]string{"operation"}, []string{payload.OpMinerInfo}),
+}
 
 func minerPair(ip string) *dto.LabelPair { return &dto.LabelPair{Name: &minerLabel, Value: &ip} }
 

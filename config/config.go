@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +55,9 @@ type Module struct {
 	// Thresholds overrides alert thresholds (package thresholds) for the
 	// module's containers; /probe exposes them as antspace_alert_threshold.
 	Thresholds map[string]float64 `yaml:"thresholds,omitempty"`
+	// MaxMiners bounds the miners one probe exports (the rest are counted
+	// in antspace_miners_dropped); 0 means collector.DefaultMaxMiners.
+	MaxMiners int `yaml:"max_miners,omitempty"`
 }
 
 // Container is one inventory entry.
@@ -105,9 +107,9 @@ func (c *Container) ModuleName() string {
 // Defaults returns the built-in modules.
 func Defaults() map[string]*Module {
 	return map[string]*Module{
-		string(collector.TypeHK3):       {Type: string(collector.TypeHK3), Timeout: model.Duration(DefaultTimeout)},
-		string(collector.TypeImmersion): {Type: string(collector.TypeImmersion), Timeout: model.Duration(DefaultTimeout)},
-		ModuleAuto:                      {Type: ModuleAuto, Timeout: model.Duration(DefaultTimeout)},
+		string(collector.TypeHK3):       {Type: string(collector.TypeHK3), Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
+		string(collector.TypeImmersion): {Type: string(collector.TypeImmersion), Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
+		ModuleAuto:                      {Type: ModuleAuto, Timeout: model.Duration(DefaultTimeout), MaxMiners: collector.DefaultMaxMiners},
 	}
 }
 
@@ -139,13 +141,20 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// MaxInventoryBytes bounds an inventory file. A larger one is an error, never
+// read in part: a truncated file could silently drop containers.
+const MaxInventoryBytes = 64 << 20
+
 // Parse decodes an inventory strictly: unknown keys, duplicate entries and
 // invalid values are errors that name the line. It reads nothing but r: the
 // files the inventory names are read by LoadFiles (see Load).
 func Parse(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(r, MaxInventoryBytes+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > MaxInventoryBytes {
+		return nil, fmt.Errorf("inventory larger than %d MiB; refusing to read part of it", MaxInventoryBytes>>20)
 	}
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -193,6 +202,12 @@ func (c *Config) validate() error {
 		if m.MaxBodyBytes < 0 {
 			return fmt.Errorf("modules.%s: max_body_bytes must not be negative", name)
 		}
+		if m.MaxMiners < 0 {
+			return fmt.Errorf("modules.%s: max_miners must not be negative", name)
+		}
+		if m.MaxMiners == 0 {
+			m.MaxMiners = collector.DefaultMaxMiners
+		}
 		if err := validateScales(name, m); err != nil {
 			return err
 		}
@@ -220,9 +235,11 @@ func (c *Config) validate() error {
 		if prev, dup := c.byName[ct.Name]; dup {
 			return fmt.Errorf("%s: duplicate name, first defined on line %d", where, prev.line)
 		}
-		if err := ValidateAddress(ct.Address); err != nil {
+		addr, err := NormalizeAddress(ct.Address)
+		if err != nil {
 			return fmt.Errorf("%s: address: %w", where, err)
 		}
+		ct.Address = addr
 		if prev, dup := c.byAddress[ct.Address]; dup {
 			return fmt.Errorf("%s: duplicate address %s, also used by %q (line %d)", where, ct.Address, prev.Name, prev.line)
 		}
@@ -252,6 +269,17 @@ func (c *Config) validate() error {
 		c.byName[ct.Name] = ct
 		c.byAddress[ct.Address] = ct
 	}
+	// Lookup tries names first: a name that is another container's address
+	// would send a write meant for that address to the named container.
+	for _, ct := range c.Containers {
+		addr, err := NormalizeAddress(ct.Name)
+		if err != nil {
+			continue // not an address
+		}
+		if other, ok := c.byAddress[addr]; ok && other != ct {
+			return fmt.Errorf("container %q (line %d): the name is the address of container %q (line %d); a target would be ambiguous", ct.Name, ct.line, other.Name, other.line)
+		}
+	}
 	return nil
 }
 
@@ -270,8 +298,11 @@ func validateScales(name string, m *Module) error {
 		if !ok {
 			return fmt.Errorf("modules.%s.scales: %q is not a numeric field of %s containers or minerInfo", name, field, m.Type)
 		}
-		if factor == 0 {
-			return fmt.Errorf("modules.%s.scales.%s: factor must not be 0", name, field)
+		// A scale converts units: a positive, finite factor. NaN, ±Inf, 0
+		// or a sign flip would turn every reading into nonsense (or into
+		// non-finite samples).
+		if !(factor > 0) || math.IsInf(factor, 0) {
+			return fmt.Errorf("modules.%s.scales.%s: factor %v is not a positive finite number", name, field, factor)
 		}
 	}
 	return nil
@@ -291,37 +322,26 @@ func validateThresholds(m map[string]float64, typ string) error {
 	return nil
 }
 
-// ValidateAddress checks a host:port target.
+// ValidateAddress checks a host:port target (see NormalizeAddress).
 func ValidateAddress(addr string) error {
-	if addr == "" {
-		return errors.New("empty; want host:port")
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port: %v", addr, err)
-	}
-	if host == "" {
-		return fmt.Errorf("%q has no host", addr)
-	}
-	if strings.ContainsAny(host, "/?#@ ") {
-		return fmt.Errorf("%q: host %q contains characters not allowed in a host", addr, host)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("%q: port %q is not a number between 1 and 65535", addr, port)
-	}
-	return nil
+	_, err := NormalizeAddress(addr)
+	return err
 }
 
 // HasInventory reports whether the file listed any container.
 func (c *Config) HasInventory() bool { return len(c.Containers) > 0 }
 
-// Lookup finds a container by name or address.
+// Lookup finds a container by name or address (in any spelling
+// NormalizeAddress maps to the container's).
 func (c *Config) Lookup(target string) (*Container, bool) {
 	if ct, ok := c.byName[target]; ok {
 		return ct, true
 	}
-	ct, ok := c.byAddress[target]
+	addr, err := NormalizeAddress(target)
+	if err != nil {
+		return nil, false
+	}
+	ct, ok := c.byAddress[addr]
 	return ct, ok
 }
 
@@ -342,6 +362,7 @@ func (m *Module) Settings(name string) collector.Settings {
 		Scales:        m.Scales,
 		SkipMinerInfo: m.MinerInfo != nil && !*m.MinerInfo,
 		MaxBodyBytes:  m.MaxBodyBytes,
+		MaxMiners:     m.MaxMiners,
 	}
 	if m.Type != ModuleAuto {
 		s.Type = collector.Type(m.Type)

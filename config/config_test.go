@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 func TestExampleInventoryIsValid(t *testing.T) {
@@ -51,6 +54,14 @@ func TestInvalidFiles(t *testing.T) {
 		"custom_module_without_type.yml": "modules.fast: type is required",
 		"negative_timeout.yml":           `not a valid duration string: "-1s"`,
 		"not_yaml.yml":                   "parsing YAML",
+		"scale_nan.yml":                  "scales.distribution_box1_power: factor NaN is not a positive finite number",
+		"scale_inf.yml":                  "scales.distribution_box1_power: factor -Inf is not a positive finite number",
+		"scale_zero.yml":                 "scales.distribution_box1_power: factor 0 is not a positive finite number",
+		"scale_negative.yml":             "scales.distribution_box1_power: factor -1000 is not a positive finite number",
+		"name_is_other_address.yml":      `container "127.0.0.1:08001" (line 3): the name is the address of container "hk3-001" (line 2)`,
+		"duplicate_address_spelling.yml": `container "hk3-002" (line 3): duplicate address controller-1.site:8001, also used by "hk3-001" (line 2)`,
+		"negative_max_miners.yml":        "modules.hk3: max_miners must not be negative",
+		"legacy_ipv4_host.yml":           `host "127.1" is neither an IP address in standard notation nor a host name`,
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.yml"))
 	if err != nil {
@@ -91,7 +102,7 @@ containers:
 	}
 	for _, tc := range []struct {
 		target, module string
-		allowAny       bool
+		open           bool
 		wantAddr       string
 		wantModule     string
 		wantErr        string
@@ -103,10 +114,17 @@ containers:
 		{target: "c", module: "hk3", wantErr: `module "hk3" is for hk3 containers but "c" is immersion`},
 		{target: "a", module: "nope", wantErr: `unknown module "nope"; known modules: auto, hk3, hk3_w, immersion`},
 		{target: "127.0.0.1:9999", wantErr: "not in the inventory"},
-		{target: "127.0.0.1:9999", allowAny: true, wantAddr: "127.0.0.1:9999", wantModule: "auto"},
-		{target: "nohost", allowAny: true, wantErr: "neither an inventory name nor host:port"},
+		{target: "127.0.0.1:9999", open: true, wantAddr: "127.0.0.1:9999", wantModule: "auto"},
+		{target: "nohost", open: true, wantErr: "neither an inventory name nor host:port"},
+		// Other spellings of an inventory address find the container; in
+		// open mode an ad-hoc target is normalised.
+		{target: "127.0.0.1:08001", wantAddr: "127.0.0.1:8001", wantModule: "hk3"},
+		{target: "[::ffff:127.0.0.1]:8002", wantAddr: "127.0.0.1:8002", wantModule: "hk3_w"},
+		{target: "127.0.0.1:09999", open: true, wantAddr: "127.0.0.1:9999", wantModule: "auto"},
+		{target: "Controller.Site.:0080", open: true, wantAddr: "controller.site:80", wantModule: "auto"},
+		{target: "127.1:8001", open: true, wantErr: "neither an IP address in standard notation"},
 	} {
-		got, err := c.Resolve(tc.target, tc.module, tc.allowAny)
+		got, err := c.Resolve(tc.target, tc.module, tc.open)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("Resolve(%q,%q) error = %v, want %q", tc.target, tc.module, err, tc.wantErr)
@@ -128,16 +146,154 @@ containers:
 		t.Errorf("immersion timeout = %v, want default", got)
 	}
 	s := c.Modules["hk3_w"].Settings("hk3_w")
-	if s.Type != "hk3" || s.Scales["distribution_box1_power"] != 1 {
+	if s.Type != "hk3" || s.Scales["distribution_box1_power"] != 1 || s.MaxMiners != collector.DefaultMaxMiners {
 		t.Errorf("settings = %+v", s)
+	}
+	if got := c.Modules["immersion"].Settings("immersion").MaxMiners; got != collector.DefaultMaxMiners {
+		t.Errorf("built-in module max_miners = %d, want the default", got)
 	}
 }
 
-// Without an inventory any host:port is probed with auto detection.
-func TestEmptyConfigAcceptsAnyAddress(t *testing.T) {
-	got, err := Empty().Resolve("127.0.0.1:8000", "", false)
+// In open mode (no inventory file, or --probe.allow-any-target) any
+// host:port is probed with auto detection; otherwise an empty inventory
+// accepts no target at all (issue #12, finding 6).
+func TestEmptyConfigOpenOnlyWhenAsked(t *testing.T) {
+	got, err := Empty().Resolve("127.0.0.1:8000", "", true)
 	if err != nil || got.ModuleName != "auto" {
-		t.Fatalf("got %+v, %v", got, err)
+		t.Fatalf("open: got %+v, %v", got, err)
+	}
+	for _, file := range []string{"", "# comment only\n", "containers: []\n", "modules:\n  hk3: {timeout: 2s}\n"} {
+		c, err := Parse(strings.NewReader(file))
+		if err != nil {
+			t.Fatalf("%q: %v", file, err)
+		}
+		if _, err := c.Resolve("127.0.0.1:8000", "", false); err == nil || !strings.Contains(err.Error(), "not in the inventory") {
+			t.Errorf("%q: empty inventory, not open: Resolve error = %v, want not in the inventory", file, err)
+		}
+	}
+}
+
+func TestNormalizeAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8001":            "127.0.0.1:8001",
+		"127.0.0.1:008001":          "127.0.0.1:8001",
+		"[::ffff:127.0.0.1]:80":     "127.0.0.1:80",
+		"[0:0:0:0:0:0:0:1]:80":      "[::1]:80",
+		"[FE80::1%eth0]:80":         "[fe80::1%eth0]:80",
+		"Controller-1.Site.Local:9": "controller-1.site.local:9",
+		"controller.:9":             "controller:9",
+		"localhost:65535":           "localhost:65535",
+	} {
+		got, err := NormalizeAddress(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		if again, err := NormalizeAddress(got); err != nil || again != got {
+			t.Errorf("NormalizeAddress(%q) = %q, %v; not idempotent", got, again, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                            "empty",
+		"host":                        "not host:port",
+		":80":                         "has no host",
+		"host:0":                      "between 1 and 65535",
+		"host:65536":                  "between 1 and 65535",
+		"host:+80":                    "between 1 and 65535",
+		"host:-1":                     "between 1 and 65535",
+		"127.1:80":                    "standard notation",
+		"0x7f000001:80":               "standard notation",
+		"2130706433:80":               "standard notation",
+		"127.0.0.01:80":               "standard notation",
+		"0177.0.0.1:80":               "standard notation",
+		"[host]:80":                   "not an IPv6 address",
+		"a/b:80":                      "not allowed in a host name",
+		"a b:80":                      "not allowed in a host name",
+		"user@host:80":                "not allowed in a host name",
+		"a..b:80":                     "empty label",
+		"ho\r\nst:80":                 "not allowed in a host name",
+		"host%2f:80":                  "not allowed in a host name",
+		"\u0445\u043e\u0441\u0442:80": "not allowed in a host name",
+	} {
+		if got, err := NormalizeAddress(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NormalizeAddress(%q) = %q, %v; want error containing %q", in, got, err, want)
+		}
+	}
+}
+
+// A file over MaxInventoryBytes is an error, never read in part (issue #12,
+// finding 14): the container after the limit would silently vanish.
+func TestParseRefusesOversizedInventory(t *testing.T) {
+	head := "containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n"
+	tail := "  - {name: z, address: \"127.0.0.1:8002\", type: hk3}\n"
+	pad := MaxInventoryBytes - len(head) // comment lines up to the limit
+	r := io.MultiReader(strings.NewReader(head), &commentReader{left: pad}, strings.NewReader(tail))
+	_, err := Parse(r)
+	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("Parse of a %d-byte inventory: error = %v, want larger than 64 MiB", MaxInventoryBytes+len(tail), err)
+	}
+	// Exactly at the limit is still read whole.
+	r = io.MultiReader(strings.NewReader(head), &commentReader{left: pad - len(tail)}, strings.NewReader(tail))
+	c, err := Parse(r)
+	if err != nil || len(c.Containers) != 2 {
+		t.Fatalf("inventory of exactly the limit: %v", err)
+	}
+}
+
+// commentReader yields left bytes of YAML comment lines.
+type commentReader struct{ left int }
+
+func (r *commentReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.left)
+	for i := range n {
+		p[i] = '#'
+		if (r.left-i)%64 == 1 {
+			p[i] = '\n'
+		}
+	}
+	r.left -= n
+	return n, nil
+}
+
+// A reload that would empty a non-empty inventory is refused and the last
+// good one kept (issue #12, finding 6); one that finds an inventory empty
+// that was empty is fine.
+func TestReloadRefusesToEmptyInventory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inv.yml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("modules:\n  hk3: {timeout: 2s}\n")
+	sc := NewSafeConfig(path, prometheus.NewRegistry())
+	if _, err := sc.Reload(); err != nil {
+		t.Fatalf("empty to empty: %v", err)
+	}
+	write("containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n")
+	if _, err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for _, empty := range []string{"", "# all commented out\n", "containers: []\n", "containers:\n"} {
+		write(empty)
+		inUse, err := sc.Reload()
+		if !errors.Is(err, ErrInventoryEmptied) {
+			t.Errorf("reload of %q: error = %v, want ErrInventoryEmptied", empty, err)
+		}
+		if inUse != sc.Get() || len(inUse.Containers) != 1 {
+			t.Errorf("reload of %q: returned config is not the one in use", empty)
+		}
+		if _, ok := sc.Get().Lookup("a"); !ok {
+			t.Errorf("reload of %q: last good inventory lost", empty)
+		}
+		if got := testutil.ToFloat64(sc.reloadSuccess); got != 0 {
+			t.Errorf("reload of %q: last_reload_successful = %v, want 0", empty, got)
+		}
+		if got := testutil.ToFloat64(sc.containers); got != 1 {
+			t.Errorf("reload of %q: containers = %v, want 1", empty, got)
+		}
 	}
 }
 

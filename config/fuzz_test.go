@@ -85,9 +85,9 @@ func checkConfig(t *testing.T, c *config.Config) {
 				t.Errorf("container %q not found by %q", ct.Name, key)
 				continue
 			}
-			// A name may equal another container's address; the name wins.
-			if got != ct && got.Name != key {
-				t.Errorf("lookup %q found %q", key, got.Name)
+			// A name that is another container's address is refused at load.
+			if got != ct {
+				t.Errorf("lookup %q found %q, want %q", key, got.Name, ct.Name)
 			}
 		}
 		tg, err := c.Resolve(ct.Name, "", false)
@@ -102,8 +102,8 @@ func checkConfig(t *testing.T, c *config.Config) {
 		if tg.Module.Type != config.ModuleAuto && tg.Module.Type != ct.Type {
 			t.Errorf("container %q (%s) resolves to module %q of type %s", ct.Name, ct.Type, tg.ModuleName, tg.Module.Type)
 		}
-		if err := config.ValidateAddress(ct.Address); err != nil {
-			t.Errorf("accepted address %q: %v", ct.Address, err)
+		if norm, err := config.NormalizeAddress(ct.Address); err != nil || norm != ct.Address {
+			t.Errorf("accepted address %q is not in normal form (%q, %v)", ct.Address, norm, err)
 		}
 		for k, v := range ct.Labels {
 			if k == "" || v == "" || strings.HasPrefix(k, "__") {

@@ -16,21 +16,25 @@ type Target struct {
 }
 
 // Resolve maps a probe request's target and optional module to an address
-// and module. With an inventory, only its names and addresses are accepted
-// unless allowAny is set; without one, any host:port is (blackbox-style).
+// (normalised, see NormalizeAddress) and module. Only the inventory's names
+// and addresses are accepted unless open is set: open is a start-up choice
+// (the exporter runs without an inventory file, or with
+// --probe.allow-any-target), never the result of what a file lists, so an
+// inventory that empties cannot open /probe to every address.
 // The error text is meant for the HTTP client: it says what to fix.
-func (c *Config) Resolve(target, module string, allowAny bool) (*Target, error) {
+func (c *Config) Resolve(target, module string, open bool) (*Target, error) {
 	t := &Target{}
 	if ct, ok := c.Lookup(target); ok {
 		t.Address, t.Container, t.ModuleName = ct.Address, ct, ct.ModuleName()
 	} else {
-		if c.HasInventory() && !allowAny {
+		if !open {
 			return nil, fmt.Errorf("target %q is not in the inventory; use a container name or address from the inventory (see /sd), or start the exporter with --probe.allow-any-target", target)
 		}
-		if err := ValidateAddress(target); err != nil {
+		addr, err := NormalizeAddress(target)
+		if err != nil {
 			return nil, fmt.Errorf("target %q is neither an inventory name nor host:port: %v", target, err)
 		}
-		t.Address, t.ModuleName = target, ModuleAuto
+		t.Address, t.ModuleName = addr, ModuleAuto
 	}
 	if module != "" {
 		m, ok := c.Modules[module]

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -53,10 +55,18 @@ func (s *SafeConfig) Get() *Config {
 	return s.c
 }
 
+// ErrInventoryEmptied refuses a reload whose file lists no container while
+// the loaded inventory lists some: an emptied (or truncated, or half-written)
+// file is far more likely a mistake than a decommissioned site, and the last
+// good inventory keeps the exporter probing and /control bounded.
+var ErrInventoryEmptied = errors.New("the file lists no containers but the loaded inventory does; refusing to empty it (keeping the last good config)")
+
 // Reload re-reads the inventory file and returns the configuration now in
 // use. Without a file it only resets the success metrics. Concurrent calls
 // run one after the other, so the metrics and the configuration in use
-// always come from the same reload.
+// always come from the same reload. A failed reload, or one that would
+// empty a non-empty inventory (ErrInventoryEmptied), keeps the last good
+// config and sets antspace_exporter_config_last_reload_successful to 0.
 func (s *SafeConfig) Reload() (*Config, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
@@ -69,6 +79,11 @@ func (s *SafeConfig) Reload() (*Config, error) {
 		}
 	}
 	s.mu.Lock()
+	if old := s.c; len(old.Containers) > 0 && len(c.Containers) == 0 {
+		s.mu.Unlock()
+		s.reloadSuccess.Set(0)
+		return old, fmt.Errorf("%s: %w (%d containers)", s.path, ErrInventoryEmptied, len(old.Containers))
+	}
 	s.c = c
 	s.mu.Unlock()
 	s.reloadSuccess.Set(1)

@@ -142,9 +142,10 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if c.Observe != nil {
 		defer func() { c.Observe(operation, err) }()
 	}
-	reqCtx := ctx
+	limit := c.bodyLimit()
+	reqCtx := context.WithValue(ctx, bodyLimitKey{}, limit) // bounds what the transport reads (wireBudget)
 	if !payload.IsRead(operation) {
-		reqCtx = context.WithValue(ctx, noRetryKey{}, true) // a write is sent at most once
+		reqCtx = context.WithValue(reqCtx, noRetryKey{}, true) // a write is sent at most once
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
 	if err != nil {
@@ -163,7 +164,9 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	}
 	defer resp.Body.Close()
 
-	limit := c.bodyLimit()
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -2,6 +2,7 @@ package device
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,10 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.sweep()
 	for attempt := 0; ; attempt++ {
 		conn, reused := t.get(p), true
+		for conn != nil && idleConnUnusable(conn) {
+			conn.Close() // unsolicited bytes or closed by the controller
+			conn = t.get(p)
+		}
 		if conn == nil {
 			reused = false
 			c, err := t.dialer.DialContext(ctx, "tcp", host)
@@ -156,19 +161,37 @@ func (t *deviceTransport) exchange(ctx context.Context, p *hostPool, conn net.Co
 		return nil, t.ioError(ctx, fmt.Errorf("%w: %w", errNoAnswer, err))
 	}
 
+	// The answer is read through a byte budget (wireBudget) and its head
+	// by readHead, which bounds every line, the header count, all heads
+	// together and the 1xx answers; http.ReadResponse then parses the
+	// checked head and frames the body. Two pooled readers: br on the
+	// connection, hr for http.ReadResponse over the head and then br.
+	budget := wireBudget(ctx)
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
+	br.Reset(&budgetReader{r: conn, left: budget, size: budget})
+	head := headPool.Get().(*bytes.Buffer)
+	hr := readerPool.Get().(*bufio.Reader)
+	fail := func(err error) (*http.Response, error) {
 		stop()
 		br.Reset(nil)
 		readerPool.Put(br)
+		hr.Reset(nil)
+		readerPool.Put(hr)
+		putHead(head)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isConnReset(err) {
 			err = fmt.Errorf("%w: %w", errNoAnswer, err)
 		}
 		return nil, t.ioError(ctx, err)
 	}
-	resp.Body = &pooledBody{t: t, p: p, conn: conn, br: br, body: resp.Body, stop: stop, reusable: !resp.Close && !req.Close, ctx: ctx}
+	if err := readHead(br, head); err != nil {
+		return fail(err)
+	}
+	hr.Reset(io.MultiReader(bytes.NewReader(head.Bytes()), br))
+	resp, err := http.ReadResponse(hr, req)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Body = &pooledBody{t: t, p: p, conn: conn, br: br, hr: hr, head: head, body: resp.Body, stop: stop, reusable: !resp.Close && !req.Close, ctx: ctx}
 	return resp, nil
 }
 
@@ -260,7 +283,9 @@ type pooledBody struct {
 	t        *deviceTransport
 	p        *hostPool
 	conn     net.Conn
-	br       *bufio.Reader
+	br       *bufio.Reader // on the connection
+	hr       *bufio.Reader // http.ReadResponse's, over the head and br
+	head     *bytes.Buffer // the answer's head, which hr may still refer to
 	body     io.ReadCloser
 	stop     func() bool
 	ctx      context.Context
@@ -294,7 +319,7 @@ func (b *pooledBody) Close() error {
 	}
 	b.done = true
 	stillOurs := b.stop() // false: the context ended and may have poisoned the deadline
-	if b.eof && b.reusable && stillOurs && b.br.Buffered() == 0 {
+	if b.eof && b.reusable && stillOurs && b.br.Buffered() == 0 && b.hr.Buffered() == 0 {
 		_ = b.body.Close() // at EOF: no I/O
 		b.t.put(b.p, b.conn)
 	} else {
@@ -303,6 +328,9 @@ func (b *pooledBody) Close() error {
 	}
 	b.br.Reset(nil)
 	readerPool.Put(b.br)
+	b.hr.Reset(nil)
+	readerPool.Put(b.hr)
+	putHead(b.head)
 	b.t.release(b.p, true)
 	return nil
 }

@@ -27,7 +27,8 @@ const (
 // its jobs renamed to match, and per-container thresholds in the inventory.
 // Two HK3 containers run at 28 °C: the one with
 // hk3_supply_liquid_temp_low_celsius: 30 alerts, its neighbour on the site
-// default does not, until a reload gives it a limit of 29 °C too.
+// default does not, until a reload gives it a limit of 29 °C too. A leak
+// reported in an ok:false answer alerts like any other.
 func TestEndToEndSite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end suite skipped in -short mode")
@@ -155,6 +156,32 @@ func runSite(t *testing.T, promBin, amBin string) {
 			as, err := s.promAlerts(map[string]string{"alertname": low["alertname"], "container": "hk3-002"})
 			return err == nil && len(as) == 1 && as[0].State == "firing", fmt.Sprintf("%v %v", as, err)
 		})
+	})
+
+	// A controller answering ok:false with its full params: the leak it
+	// reports alerts and reaches Alertmanager unsuppressed; nothing calls
+	// the container unreachable.
+	t.Run("PartialAnswerFaultNotHidden", func(t *testing.T) {
+		imm := s.container("imm-002").server()
+		imm.Misbehave(mock.Misbehaviour{Kind: mock.NotOKParams, Operation: "coolerState"})
+		if err := imm.SetFault("leakage_fault", true); err != nil {
+			t.Fatal(err)
+		}
+		sel := map[string]string{"alertname": "AntspaceLeakage", "container": "imm-002"}
+		testutil.Eventually(t, wait, "antspace_controller_ok 0 for imm-002's coolerState", func() (bool, string) {
+			res, err := s.prom.query(`antspace_controller_ok{container="imm-002", operation="coolerState"}`)
+			return err == nil && len(res) == 1 && res[0].value() == "0", fmt.Sprintf("%v %v", res, err)
+		})
+		testutil.Eventually(t, wait, "AntspaceLeakage active (not suppressed) in Alertmanager", func() (bool, string) {
+			as, err := s.amAlerts(sel)
+			return err == nil && len(as) == 1 && as[0].Status.State == "active" && as[0].Labels["severity"] == "critical",
+				fmt.Sprintf("%v %v", as, err)
+		})
+		for _, name := range []string{"AntspaceContainerUnreachable", "AntspaceScrapeFailing"} {
+			if as := s.mustPromAlerts(t, map[string]string{"alertname": name, "container": "imm-002"}); len(as) != 0 {
+				t.Errorf("%s for a container that answered with data: %v", name, as)
+			}
+		}
 	})
 
 	t.Run("ExporterDownThroughRenamedJob", func(t *testing.T) {

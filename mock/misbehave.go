@@ -25,12 +25,14 @@ const (
 	Nulls         Kind = "nulls"          // every params value (nested ones too) null
 	HugeBody      Kind = "huge_body"      // the normal answer padded to Size bytes, streamed
 	NotOK         Kind = "not_ok"         // {"ok":false,"method":op,"params":null}
+	NotOKParams   Kind = "not_ok_params"  // {"ok":false,"method":op,"params":<the normal params>}
 	ParamsNull    Kind = "params_null"    // {"ok":true,"method":op,"params":null}
 	ExtraFields   Kind = "extra_fields"   // unknown numeric, boolean and string fields added to params
 )
 
 // Kinds lists every misbehaviour kind.
-var Kinds = []Kind{Slow, Hang, HTTP500, HTTP400, InvalidJSON, TruncatedJSON, WrongTypes, Nulls, HugeBody, NotOK, ParamsNull, ExtraFields}
+// (WireKinds lists the wire-level ones, which need a real connection.)
+var Kinds = []Kind{Slow, Hang, HTTP500, HTTP400, InvalidJSON, TruncatedJSON, WrongTypes, Nulls, HugeBody, NotOK, NotOKParams, ParamsNull, ExtraFields}
 
 // DefaultHugeBodySize is the body size of HugeBody when Size is 0.
 const DefaultHugeBodySize = 64 << 20
@@ -50,6 +52,7 @@ func (m Misbehaviour) Validate() error {
 	for _, k := range Kinds {
 		known = known || k == m.Kind
 	}
+	known = known || isWireKind(m.Kind)
 	switch {
 	case !known:
 		return fmt.Errorf("unknown misbehaviour kind %q", m.Kind)
@@ -128,6 +131,10 @@ func (c *Container) takeMisbehaviour(op string) *Misbehaviour {
 // misbehave answers a request according to m; env is the normal answer.
 func (c *Container) misbehave(w http.ResponseWriter, r *http.Request, m Misbehaviour, env envelope) {
 	ctx := r.Context()
+	if isWireKind(m.Kind) {
+		c.misbehaveWire(w, m, env)
+		return
+	}
 	switch m.Kind {
 	case Slow:
 		t := time.NewTimer(m.Delay)
@@ -164,6 +171,9 @@ func (c *Container) misbehave(w http.ResponseWriter, r *http.Request, m Misbehav
 		c.hugeBody(ctx, w, env, m.Size)
 	case NotOK:
 		writeJSON(w, http.StatusOK, envelope{OK: false, Method: env.Method})
+	case NotOKParams:
+		env.OK = false
+		writeJSON(w, http.StatusOK, env)
 	case ParamsNull:
 		writeJSON(w, http.StatusOK, envelope{OK: true, Method: env.Method})
 	case ExtraFields:

@@ -1,12 +1,15 @@
 package mock
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -99,6 +102,12 @@ func TestMisbehaviourKinds(t *testing.T) {
 		{NotOK, OpCoolerState, 200, func(t *testing.T, r response) {
 			if string(r.body) != `{"ok":false,"method":"coolerState","params":null}` {
 				t.Errorf("body %s", r.body)
+			}
+		}},
+		{NotOKParams, OpCoolerState, 200, func(t *testing.T, r response) {
+			env := decode(t, r.body)
+			if p, _ := env["params"].(map[string]any); env["ok"] != false || p["supply_liquid_temp"] == nil {
+				t.Errorf("body %.200s", r.body)
 			}
 		}},
 		{ParamsNull, OpMinerInfo, 200, func(t *testing.T, r response) {
@@ -302,6 +311,112 @@ func TestMisbehaviourValidate(t *testing.T) {
 	for _, k := range Kinds {
 		if err := (Misbehaviour{Kind: k}).Validate(); err != nil {
 			t.Errorf("%s: %v", k, err)
+		}
+	}
+}
+
+// Each wire misbehaviour breaks HTTP the way its name says, and stops when
+// the client hangs up.
+func TestWireMisbehaviours(t *testing.T) {
+	for _, tc := range []struct {
+		kind  Kind
+		check func(t *testing.T, head []byte, br *bufio.Reader)
+	}{
+		{HeaderFlood, func(t *testing.T, b []byte, _ *bufio.Reader) {
+			if !bytes.HasPrefix(b, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(b, []byte("\r\nX-Flood-300: ")) || bytes.Contains(b, []byte("\r\n\r\n")) {
+				t.Errorf("not a header flood: %.200q", b)
+			}
+		}},
+		{EndlessHeaderLine, func(t *testing.T, b []byte, _ *bufio.Reader) {
+			i := bytes.Index(b, []byte("X-Endless: "))
+			if i < 0 || bytes.Contains(b[i:], []byte("\n")) {
+				t.Errorf("not an endless header line: %.200q", b)
+			}
+		}},
+		{EndlessStatusLine, func(t *testing.T, b []byte, _ *bufio.Reader) {
+			if !bytes.HasPrefix(b, []byte("HTTP/1.1 200 ")) || bytes.Contains(b, []byte("\n")) {
+				t.Errorf("not an endless status line: %.200q", b)
+			}
+		}},
+		{InformationalFlood, func(t *testing.T, b []byte, _ *bufio.Reader) {
+			if n := bytes.Count(b, []byte("HTTP/1.1 100 Continue\r\n\r\n")); n < 1000 || bytes.Contains(b, []byte(" 200 ")) {
+				t.Errorf("%d 100 Continue heads: %.200q", n, b)
+			}
+		}},
+		{SwitchingProtocols, func(t *testing.T, b []byte, _ *bufio.Reader) {
+			if !bytes.HasPrefix(b, []byte("HTTP/1.1 101 Switching Protocols\r\n")) {
+				t.Errorf("no 101: %.200q", b)
+			}
+		}},
+		{HugeContentLength, func(t *testing.T, _ []byte, br *bufio.Reader) {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.ContentLength != 1<<40 {
+				t.Errorf("Content-Length %d", resp.ContentLength)
+			}
+			if b, _ := br.Peek(len(`{"ok":true`)); string(b) != `{"ok":true` {
+				t.Errorf("body starts %q", b)
+			}
+		}},
+		{TrailerFlood, func(t *testing.T, _ []byte, br *bufio.Reader) {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.TransferEncoding[0] != "chunked" {
+				t.Fatalf("%v %+v", err, resp)
+			}
+			b := make([]byte, 64<<10)
+			n, _ := io.ReadFull(br, b)
+			if !bytes.Contains(b[:n], []byte("\r\n0\r\nX-Trailer-0: ")) || !bytes.Contains(b[:n], []byte("\r\nX-Trailer-300: ")) {
+				t.Errorf("no trailer flood: %.300q", b[:n])
+			}
+		}},
+		{UnsolicitedResponse, func(t *testing.T, _ []byte, br *bufio.Reader) {
+			for i, wantFault := range []bool{false, true} {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				var env struct {
+					Params map[string]any `json:"params"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+					t.Fatal(err)
+				}
+				if got := env.Params[UnsolicitedFault]; got != wantFault {
+					t.Errorf("answer %d: %s = %v, want %v", i, UnsolicitedFault, got, wantFault)
+				}
+			}
+		}},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			s, _ := start(t, Options{Type: HK3})
+			s.Misbehave(Misbehaviour{Kind: tc.kind, Operation: OpCoolerState, Count: 1})
+			conn, err := net.Dial("tcp", s.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second)) // a safety net, not a measurement
+			if _, err := io.WriteString(conn, "GET /cooler?operation=coolerState HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			if tc.kind == HugeContentLength || tc.kind == TrailerFlood || tc.kind == UnsolicitedResponse {
+				tc.check(t, nil, br)
+				return
+			}
+			b := make([]byte, 64<<10)
+			n, err := io.ReadFull(br, b)
+			if err != nil {
+				t.Fatalf("read %d bytes: %v", n, err)
+			}
+			tc.check(t, b, br)
+		})
+	}
+	for _, k := range WireKinds {
+		if slices.Contains(Kinds, k) {
+			t.Errorf("wire kind %s is in Kinds (those must work on a ResponseRecorder)", k)
 		}
 	}
 }

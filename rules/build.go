@@ -417,6 +417,10 @@ func Groups(s *Site) []Group {
 			expr:        e.P("antspace_miner_info_success") + " == 0\nand\n" + e.P("antspace_up") + " == 1",
 			summary:     "Antspace miner info cannot be read while cooling data works.",
 			description: "minerInfo of " + who + " fails (success {{ $value }}) while coolerState works; miner metrics are missing."},
+		{name: "AntspaceControllerNotOK", severity: "medium", class: "reachability", forDur: "15m",
+			expr:        e.P("antspace_controller_ok") + " == 0",
+			summary:     "An Antspace controller answers ok:false.",
+			description: "The controller of " + who + " answers {{ $labels.operation }} with ok:false (ok {{ $value }}); what its answer carries is still exported, but the controller itself reports a problem."},
 	})
 
 	add("antspace-exporter", "The exporter itself and its scrape jobs.", []alert{

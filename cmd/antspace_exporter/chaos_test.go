@@ -77,6 +77,18 @@ func chaosMatrix(typ mock.Type) []chaosCase {
 		{name: "huge-body", m: mock.Misbehaviour{Kind: mock.HugeBody, Size: hugeBodySize}, logs: []string{`msg="probe failed"`, "byte limit"}},
 		{name: "ok-false", m: mock.Misbehaviour{Kind: mock.NotOK}, logs: []string{`msg="probe failed"`, "ok:false"}},
 		{name: "params-null", m: mock.Misbehaviour{Kind: mock.ParamsNull}, logs: []string{`msg="probe failed"`, "no params"}},
+		// ok:false with params: exported, and flagged (issue #12).
+		{name: "ok-false-params", m: mock.Misbehaviour{Kind: mock.NotOKParams}, up: true, miners: true,
+			logs: []string{"answered ok:false", "coolerState,minerInfo"},
+			body: []string{`antspace_controller_ok{operation="coolerState"} 0`, `antspace_controller_ok{operation="minerInfo"} 0`}},
+		// A controller that breaks HTTP itself (issue #12, finding 1).
+		{name: "header-flood", m: mock.Misbehaviour{Kind: mock.HeaderFlood}, logs: []string{`msg="probe failed"`, "controller response refused: more than 256 header lines"}},
+		{name: "endless-header-line", m: mock.Misbehaviour{Kind: mock.EndlessHeaderLine}, logs: []string{`msg="probe failed"`, "header line longer than 16384 bytes"}},
+		{name: "endless-status-line", m: mock.Misbehaviour{Kind: mock.EndlessStatusLine}, logs: []string{`msg="probe failed"`, "status line longer than 4096 bytes"}},
+		{name: "informational-flood", m: mock.Misbehaviour{Kind: mock.InformationalFlood}, logs: []string{`msg="probe failed"`, "more than 5 informational (1xx) responses"}},
+		{name: "switching-protocols", m: mock.Misbehaviour{Kind: mock.SwitchingProtocols}, logs: []string{`msg="probe failed"`, "101 Switching Protocols"}},
+		{name: "huge-content-length", m: mock.Misbehaviour{Kind: mock.HugeContentLength}, logs: []string{`msg="probe failed"`, "byte limit (Content-Length 1099511627776)"}},
+		{name: "trailer-flood", m: mock.Misbehaviour{Kind: mock.TrailerFlood}, logs: []string{`msg="probe failed"`, "trailer"}},
 		{name: "minerinfo-fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: payload.OpMinerInfo}, up: true,
 			logs: []string{`msg="minerInfo failed; cooling telemetry is still reported"`, "minerInfo: HTTP status 500"}},
 		{name: "minerinfo-hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: payload.OpMinerInfo}, up: true,

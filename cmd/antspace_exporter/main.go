@@ -37,11 +37,12 @@ func main() {
 func run(args []string) int {
 	app := kingpin.New("antspace_exporter", "Prometheus exporter for Antspace cooling containers (HK3 and Immersion).")
 	var (
-		configFile    = app.Flag("config.file", "Inventory file (containers, modules). Without one, any host:port target is probed.").Default("").String()
+		configFile    = app.Flag("config.file", "Inventory file (containers, modules). Without one, any host:port target is probed; with one, only its containers (unless --probe.allow-any-target), even when a reload finds it empty.").Default("").String()
 		configCheck   = app.Flag("config.check", "Validate the config file and exit (non-zero with the error when invalid).").Bool()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose the exporter's own metrics.").Default("/metrics").String()
 		timeoutOffset = app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout so the answer arrives in time.").Default("0.5").Float64()
 		maxRequests   = app.Flag("web.max-requests", "Maximum concurrent /probe requests; more are answered 503. 0 means no limit.").Default("1000").Int()
+		maxPerTarget  = app.Flag("web.max-requests-per-target", "Maximum concurrent /probe requests of one target address; more are answered 503, so one hanging container cannot take all of --web.max-requests. 0 means no limit.").Default("10").Int()
 		allowAny      = app.Flag("probe.allow-any-target", "Probe host:port targets that are not in the inventory.").Bool()
 		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default(strconv.Itoa(device.DefaultMaxConnsPerDevice)).Int()
 		maxUpstream   = app.Flag("upstream.max-concurrent", "Maximum upstream requests in flight across all containers; more wait for a slot within their probe timeout. 0 means no limit.").Default("1024").Int()
@@ -92,7 +93,7 @@ func run(args []string) int {
 
 	e := newExporter(exporterOptions{
 		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
-		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxConns: *maxConns,
+		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxPerTarget: *maxPerTarget, maxConns: *maxConns,
 		maxUpstream: *maxUpstream, coalesceWindow: *coalesce,
 		dangerous: *dangerous,
 	})

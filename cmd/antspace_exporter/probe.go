@@ -27,7 +27,8 @@ type probeHandler struct {
 	client        *device.Client
 	logger        log.Logger
 	timeoutOffset time.Duration
-	allowAny      bool
+	open          bool           // any host:port, not only the inventory
+	perTarget     *targetLimiter // in-flight probes per target address
 	probes        *prometheus.CounterVec
 }
 
@@ -48,11 +49,17 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	t, err := h.config.Get().Resolve(target, module, h.allowAny)
+	t, err := h.config.Get().Resolve(target, module, h.open)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	release, ok := h.perTarget.acquire(t.Address)
+	if !ok {
+		http.Error(w, fmt.Sprintf("too many concurrent probes of %s (limit %d, --web.max-requests-per-target); retry later", t.Address, h.perTarget.max), http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	timeout, err := probeTimeout(r.Header.Get(scrapeTimeoutHeader), h.timeoutOffset, time.Duration(t.Module.Timeout))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -83,6 +90,12 @@ func (h *probeHandler) logResult(target string, t *config.Target, res *collector
 	}
 	if res.MinerErr != nil && res.Err == nil {
 		level.Warn(logger).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	}
+	if len(res.NotOK) > 0 {
+		level.Warn(logger).Log("msg", "the controller answered ok:false; what its params carry is exported (antspace_controller_ok 0)", "operations", strings.Join(res.NotOK, ","))
+	}
+	if res.MinersDropped > 0 {
+		level.Warn(logger).Log("msg", "minerInfo lists more miners than the module's max_miners; the rest are not exported (antspace_miners_dropped)", "dropped", res.MinersDropped, "max_miners", t.Module.MaxMiners)
 	}
 	if n := len(res.FieldErrors); n > 0 {
 		fields := make([]string, 0, min(n, 10))

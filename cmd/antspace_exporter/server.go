@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -33,6 +34,7 @@ type exporter struct {
 	dangerous     bool // --control.enable-dangerous-actions
 	telemetryPath string
 	maxRequests   int
+	open          bool // any host:port is probed: no inventory file, or --probe.allow-any-target
 }
 
 type exporterOptions struct {
@@ -42,6 +44,7 @@ type exporterOptions struct {
 	timeoutOffset  float64
 	allowAny       bool
 	maxRequests    int
+	maxPerTarget   int // --web.max-requests-per-target; 0 = no bound
 	maxConns       int
 	maxUpstream    int           // --upstream.max-concurrent; 0 = no bound
 	coalesceWindow time.Duration // --upstream.coalesce-window; 0 = off
@@ -56,6 +59,10 @@ func newExporter(o exporterOptions) *exporter {
 		registry:      reg,
 		telemetryPath: o.telemetryPath,
 		maxRequests:   o.maxRequests,
+		// Open mode is decided here, at start-up, and never by what a
+		// (re)loaded file lists: an inventory that becomes empty must not
+		// open /probe to every address.
+		open: o.configFile == "" || o.allowAny,
 	}
 	// Series whose label values are known up front start at 0, so rate()
 	// and dashboards see them before the first event.
@@ -86,7 +93,8 @@ func newExporter(o exporterOptions) *exporter {
 		client:        e.client,
 		logger:        o.logger,
 		timeoutOffset: secondsDuration(o.timeoutOffset),
-		allowAny:      o.allowAny,
+		open:          e.open,
+		perTarget:     newTargetLimiter(o.maxPerTarget),
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
 	}
 	e.dangerous = o.dangerous
@@ -118,6 +126,9 @@ func (e *exporter) reload() error {
 		e.probe.probes.WithLabelValues(m, "failure")
 	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	if !c.HasInventory() && !e.open {
+		level.Warn(e.logger).Log("msg", "the inventory lists no containers: /probe accepts no target until it does (to probe any host:port, start without --config.file or with --probe.allow-any-target)", "file", e.config.Path())
+	}
 	return nil
 }
 
@@ -225,4 +236,47 @@ func (l *requestLimiter) wrap(h http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("too many concurrent requests (limit %d, --web.max-requests); retry later", cap(l.slots)), http.StatusServiceUnavailable)
 		}
 	})
+}
+
+// targetLimiter bounds the probes in flight per target address (normalised by
+// config.Resolve), beside the global --web.max-requests: a flood of probes of
+// one hanging controller takes at most max of the global slots and answers
+// the rest 503 at once, so probes of other containers still get through.
+type targetLimiter struct {
+	max int // 0: no bound
+
+	mu       sync.Mutex
+	inFlight map[string]int
+}
+
+func newTargetLimiter(n int) *targetLimiter {
+	return &targetLimiter{max: max(n, 0), inFlight: map[string]int{}}
+}
+
+// acquire takes a slot for address; ok is false when all are in use. The
+// map holds only addresses with probes in flight.
+func (l *targetLimiter) acquire(address string) (release func(), ok bool) {
+	if l == nil || l.max == 0 {
+		return func() {}, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight[address] >= l.max {
+		return nil, false
+	}
+	l.inFlight[address]++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.inFlight[address]--; l.inFlight[address] <= 0 {
+			delete(l.inFlight, address)
+		}
+	}, true
+}
+
+// count is the number of probes of address in flight.
+func (l *targetLimiter) count(address string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inFlight[address]
 }
