@@ -144,7 +144,7 @@ func runSite(t *testing.T, promBin, amBin string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reload: %s", resp.Status)
 		}

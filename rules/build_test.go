@@ -33,7 +33,7 @@ func TestCommittedRulesAreGenerated(t *testing.T) {
 // The hand-written YAML emitter round-trips: what Prometheus reads is what
 // Groups holds.
 func TestBuildRoundTrip(t *testing.T) {
-	site, err := ParseSite(strings.NewReader(`
+	_, err := ParseSite(strings.NewReader(`
 probe_selector: 'job="x", env=~"prod|staging"'
 severity_names: {high: warning, medium: info}
 extra_alert_labels: {team: "cooling: #1", quoted: "it's \"fine\""}
@@ -42,7 +42,7 @@ runbook_url_base: https://wiki.example.com/run books?x=1
 	if err == nil {
 		t.Fatal("a runbook base with a space must be refused")
 	}
-	site, err = ParseSite(strings.NewReader(`
+	site, err := ParseSite(strings.NewReader(`
 probe_selector: 'job="x", env=~"prod|staging"'
 severity_names: {high: warning, medium: info}
 extra_alert_labels: {team: "cooling: #1", quoted: "it's \"fine\""}

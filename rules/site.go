@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
@@ -68,7 +68,7 @@ func LoadSite(path string) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	s, err := ParseSite(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -200,7 +200,7 @@ func normaliseSelector(sel string) (string, error) {
 	}
 	parts := make([]string, 0, len(ms))
 	for _, m := range ms {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			return "", fmt.Errorf("%q: matchers on the metric name are not allowed", sel)
 		}
 		parts = append(parts, m.String())

@@ -31,21 +31,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	configFile := app.Flag("config", "Site configuration (YAML; see docs/alerting.md). Without it the built-in defaults are rendered.").String()
 	outDir := app.Flag("output-dir", "Directory to write antspace.rules.yml and dashboards/*.json to (created if missing).").Required().String()
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		_, _ = fmt.Fprintln(stderr, "antspace_mixin:", err)
 		return 2
 	}
 	site, err := mixin.LoadSite(*configFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		_, _ = fmt.Fprintln(stderr, "antspace_mixin:", err)
 		return 2
 	}
 	files, err := mixin.Write(site, *outDir)
 	if err != nil {
-		fmt.Fprintln(stderr, "antspace_mixin:", err)
+		_, _ = fmt.Fprintln(stderr, "antspace_mixin:", err)
 		return 1
 	}
 	for _, f := range files {
-		fmt.Fprintln(stdout, f)
+		_, _ = fmt.Fprintln(stdout, f)
 	}
 	return 0
 }
