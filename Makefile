@@ -7,11 +7,12 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 BUILDUSER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
 BUILDDATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
-LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
+LDFLAGS_EXTRA ?=
+LDFLAGS    = $(LDFLAGS_EXTRA) -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
              -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 GOFLAGS_BUILD = -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak clean prom3 mixin
+.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak release clean prom3 mixin
 
 # Build and test with the toolchain go.mod names (fetched through the module
 # proxy when the installed Go is older), so vulncheck judges the standard
@@ -31,9 +32,15 @@ test: lint build vulncheck prom3
 	$(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
+# golangci-lint v2 with .golangci.yml; looked for on PATH, then in
+# $(go env GOPATH)/bin where go install puts it (.ci/run installs it).
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(shell command -v golangci-lint 2>/dev/null || { p="$$($(GO) env GOPATH 2>/dev/null | cut -d: -f1)/bin/golangci-lint"; [ -x "$$p" ] && echo "$$p"; })
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
+	@if [ -z "$(GOLANGCI_LINT)" ]; then echo "golangci-lint not found on PATH or in \$$(go env GOPATH)/bin; run: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)"; exit 1; fi
+	$(GOLANGCI_LINT) run ./...
 
 # docs/metrics.md is generated from the metric table in collector/; the rule
 # file and the dashboards from rules/ and dashboards/ (cmd/antspace_mixin).
@@ -91,5 +98,12 @@ SOAK_DURATION ?= 10m
 soak: build
 	$(GO) run ./test/soak -exporter $(BIN)/antspace_exporter -duration $(SOAK_DURATION) $(SOAK_ARGS)
 
+# Release archives in $(DIST) (git-ignored): static, stripped linux/amd64 and
+# linux/arm64 binaries with LICENSE, README, examples, rules, dashboards, the
+# systemd unit, and sha256sums.txt. See scripts/release.sh.
+DIST ?= dist
+release:
+	GO=$(GO) DIST=$(DIST) VERSION=$(VERSION) ./scripts/release.sh
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

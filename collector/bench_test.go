@@ -37,7 +37,7 @@ func recorded(b *testing.B, typ mock.Type) answers {
 	}
 	get := func(op string) []byte {
 		rec := httptest.NewRecorder()
-		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, device.DeviceURL("dev", op, nil), nil))
+		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, device.URL("dev", op, nil), nil))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("%s: %d", op, rec.Code)
 		}
@@ -179,7 +179,7 @@ func BenchmarkFloorHTTP(b *testing.B) {
 		addr := staticDevice(b, recorded(b, tc.typ))
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
 		get := func(op string) error {
-			resp, err := hc.Get(device.DeviceURL(addr, op, nil))
+			resp, err := hc.Get(device.URL(addr, op, nil))
 			if err != nil {
 				return err
 			}

@@ -292,3 +292,40 @@ func FieldNames(t Type) (required, optionalFields []string) {
 	sort.Strings(optionalFields)
 	return required, optionalFields
 }
+
+// FaultFields returns the device fields of container type t that report a
+// fault (antspace_fault_active), in table order. /control verifies a reset
+// against exactly these, so a fault added to the table is verified too.
+func FaultFields(t Type) []string {
+	s := schemas[t]
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range s.fields {
+		if f.metric == metricFault {
+			out = append(out, f.field)
+		}
+	}
+	return out
+}
+
+// IsFlagField reports whether field is a boolean field of container type t.
+func IsFlagField(t Type, field string) bool {
+	s := schemas[t]
+	if s == nil {
+		return false
+	}
+	f, ok := s.byName[field]
+	return ok && f.kind == kindBool
+}
+
+// IsNumberField reports whether field is a numeric field of container type t.
+func IsNumberField(t Type, field string) bool {
+	s := schemas[t]
+	if s == nil {
+		return false
+	}
+	f, ok := s.byName[field]
+	return ok && f.kind == kindNumber
+}

@@ -16,6 +16,23 @@ func gatherText(t *testing.T, r *collector.Result) []byte {
 	return gatherTextFrom(t, r)
 }
 
+// checkServedMatchesRegistry checks that Result.Gather and Result.WriteText,
+// which /probe serves instead of a registry, give what a registry gives.
+func checkServedMatchesRegistry(t *testing.T, res *collector.Result) {
+	t.Helper()
+	want := exposition(t, res)
+	if got := gatherText(t, res); !bytes.Equal(got, want) {
+		t.Errorf("Gather differs from the registry:\n%s", diffLines(string(want), string(got)))
+	}
+	var direct bytes.Buffer
+	if err := res.WriteText(&direct); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(direct.Bytes(), want) {
+		t.Errorf("WriteText differs from the registry's exposition:\n%s", diffLines(string(want), direct.String()))
+	}
+}
+
 // Result.Gather and Result.WriteText, which the /probe handler serves, give
 // exactly what a pedantic Registry gathers from the Result, for good answers
 // of both types and every kind of bad one.
@@ -54,17 +71,7 @@ func TestGatherMatchesRegistry(t *testing.T) {
 				srv.Misbehave(*c.m)
 			}
 			res := probe(t, srv.Addr(), c.settings, 5*time.Second)
-			want, got := exposition(t, res), gatherText(t, res)
-			if !bytes.Equal(got, want) {
-				t.Errorf("Gather differs from the registry:\n%s", diffLines(string(want), string(got)))
-			}
-			var direct bytes.Buffer
-			if err := res.WriteText(&direct); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(direct.Bytes(), want) {
-				t.Errorf("WriteText differs from the registry's exposition:\n%s", diffLines(string(want), direct.String()))
-			}
+			checkServedMatchesRegistry(t, res)
 		})
 	}
 }

@@ -95,7 +95,7 @@ func TestScaledOverflowIsFieldError(t *testing.T) {
 		t.Fatalf("%v / %v", res.Err, res.MinerErr)
 	}
 	text := string(gatherText(t, res))
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.HasSuffix(l, " +Inf") || strings.HasSuffix(l, " -Inf") || strings.HasSuffix(l, " NaN") {
 			t.Errorf("non-finite sample: %s", l)
 		}
@@ -117,7 +117,7 @@ func TestScaledOverflowIsFieldError(t *testing.T) {
 }
 
 func grepLine(text, prefix string) string {
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			return l
 		}

@@ -142,6 +142,7 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 			r.thresholds = append(r.thresholds, sample{m: metricAlertThreshold, value: s.Thresholds[n], pairs: labelPairs(metricAlertThreshold.labels, []string{n})})
 		}
 	}
+	rd = traced(ctx, rd)
 
 	var (
 		wg       sync.WaitGroup
@@ -216,17 +217,6 @@ func (r *Result) fieldError(name string, err error) {
 	r.FieldErrors = append(r.FieldErrors, FieldError{Field: name, Reason: err.Error()})
 }
 
-func decodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
-	if len(raw) == 0 {
-		return nil, errors.New("answer has no params")
-	}
-	params, ok := payload.ObjectMembers(raw)
-	if !ok {
-		return nil, fmt.Errorf("params is not an object: %s", payload.Truncate(raw))
-	}
-	return params, nil
-}
-
 // detectType decides a container's type from which fields it sends.
 func detectType(params map[string]json.RawMessage) (Type, error) {
 	best, bestScore, tie := Type(""), 0, false
@@ -251,7 +241,7 @@ func detectType(params map[string]json.RawMessage) (Type, error) {
 }
 
 func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
-	params, err := decodeParams(raw)
+	params, err := payload.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("coolerState: %w", err)
 	}
@@ -400,7 +390,7 @@ func isQuoted(raw json.RawMessage) bool {
 }
 
 func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
-	params, err := decodeParams(raw)
+	params, err := payload.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}

@@ -18,26 +18,17 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/mock"
+	"github.com/antspace-exporter/antspace_exporter/mock/mocktest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-var epoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+var epoch = mocktest.Epoch
 
+// startMock starts a mock container on loopback for the test's lifetime.
 func startMock(t *testing.T, o mock.Options) *mock.Server {
 	t.Helper()
-	if o.Clock == nil {
-		o.Clock = mock.NewManualClock(epoch)
-	}
-	if o.Seed == 0 {
-		o.Seed = 42
-	}
-	s, err := mock.Start(o, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return mocktest.Start(t, o)
 }
 
 func newClient() *device.Client { return device.NewClient("antspace_exporter/test", 2) }
@@ -230,7 +221,7 @@ func TestTolerantFieldsAndFieldErrors(t *testing.T) {
 
 func grepLines(text, substr string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.Contains(l, substr) {
 			out = append(out, l)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,7 +26,7 @@ func NormalizeAddress(addr string) (string, error) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("%q is not host:port: %v", addr, err)
+		return "", fmt.Errorf("%q is not host:port: %w", addr, err)
 	}
 	if host == "" {
 		return "", fmt.Errorf("%q has no host", addr)
@@ -45,15 +46,13 @@ func NormalizeAddress(addr string) (string, error) {
 		return "", fmt.Errorf("%q: host %q is not a host name", addr, host)
 	}
 	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+		if !hostNameRune(r) {
 			return "", fmt.Errorf("%q: host %q contains characters not allowed in a host name (%q)", addr, host, r)
 		}
 	}
 	labels := strings.Split(h, ".")
-	for _, l := range labels {
-		if l == "" {
-			return "", fmt.Errorf("%q: host %q has an empty label", addr, host)
-		}
+	if slices.Contains(labels, "") {
+		return "", fmt.Errorf("%q: host %q has an empty label", addr, host)
 	}
 	// A host whose last label is a number (or 0x…) is an IPv4 address in a
 	// legacy notation to inet_aton, not a name.
@@ -62,4 +61,9 @@ func NormalizeAddress(addr string) (string, error) {
 		return "", fmt.Errorf("%q: host %q is neither an IP address in standard notation nor a host name; write IPv4 as a.b.c.d without leading zeros", addr, host)
 	}
 	return net.JoinHostPort(h, strconv.FormatUint(p, 10)), nil
+}
+
+// hostNameRune reports whether r may appear in a (lower-cased) host name.
+func hostNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_'
 }

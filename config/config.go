@@ -58,6 +58,8 @@ type Module struct {
 	// MaxMiners bounds the miners one probe exports (the rest are counted
 	// in antspace_miners_dropped); 0 means collector.DefaultMaxMiners.
 	MaxMiners int `yaml:"max_miners,omitempty"`
+
+	line int // where the module is defined, for validation messages
 }
 
 // Container is one inventory entry.
@@ -77,23 +79,19 @@ type Container struct {
 // UnmarshalYAML records the entry's line for validation messages.
 func (c *Container) UnmarshalYAML(n *yaml.Node) error {
 	type plain Container
-	if err := checkKeys(n, (*plain)(c), "Container"); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
+	keyErr := checkKeys(n, (*plain)(c), "Container")
+	err := n.Decode((*plain)(c))
 	c.line = n.Line
-	return nil
+	return joinTypeErrors(keyErr, err)
 }
 
 // UnmarshalYAML rejects unknown keys inside a module too.
 func (m *Module) UnmarshalYAML(n *yaml.Node) error {
 	type plain Module
-	if err := checkKeys(n, (*plain)(m), "Module"); err != nil {
-		return err
-	}
-	return n.Decode((*plain)(m))
+	keyErr := checkKeys(n, (*plain)(m), "Module")
+	err := n.Decode((*plain)(m))
+	m.line = n.Line
+	return joinTypeErrors(keyErr, err)
 }
 
 // ModuleName is the module a container is probed with.
@@ -130,6 +128,9 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > maxInventoryBytes {
+		return nil, fmt.Errorf("%s: %w", path, errTooLarge())
+	}
 	c, err := Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -145,24 +146,54 @@ func Load(path string) (*Config, error) {
 // read in part: a truncated file could silently drop containers.
 const MaxInventoryBytes = 64 << 20
 
+// maxInventoryBytes is MaxInventoryBytes; tests lower it.
+var maxInventoryBytes int64 = MaxInventoryBytes
+
+func errTooLarge() error {
+	return fmt.Errorf("inventory larger than %s; refusing to read part of it", byteSize(maxInventoryBytes))
+}
+
+func byteSize(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Parse decodes an inventory strictly: unknown keys, duplicate entries and
 // invalid values are errors that name the line. It reads nothing but r: the
 // files the inventory names are read by LoadFiles (see Load).
 func Parse(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInventoryBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxInventoryBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxInventoryBytes {
-		return nil, fmt.Errorf("inventory larger than %d MiB; refusing to read part of it", MaxInventoryBytes>>20)
+	if int64(len(data)) > maxInventoryBytes {
+		return nil, errTooLarge()
 	}
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var errs ErrorList
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parsing YAML: %w", err)
+		var root yaml.Node
+		_ = yaml.Unmarshal(data, &root)
+		decodeErrs, complete := decodeErrors(err, &root)
+		if !complete {
+			return nil, decodeErrs
+		}
+		errs = decodeErrs
 	}
+	// Validation runs even after type errors so one run shows everything.
 	if err := c.validate(); err != nil {
+		if list, ok := errors.AsType[ErrorList](err); ok {
+			errs = append(errs, list...)
+		} else {
+			errs = append(errs, err)
+		}
+		addSectionLines(errs, data)
+	}
+	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -173,114 +204,149 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // Labels the exporter sets itself on discovered targets.
 var reservedLabels = map[string]bool{"container": true, "type": true, "instance": true, "job": true, "module": true}
 
+// validate checks the whole file and returns every problem it finds (an
+// ErrorList), containers in file order.
 func (c *Config) validate() error {
+	var errs ErrorList
 	modules := Defaults()
-	for name, m := range c.Modules {
-		if m == nil {
-			m = &Module{}
-		}
-		if name == "" {
-			return errors.New("modules: empty module name")
-		}
-		if m.Type == "" {
-			if _, builtin := modules[name]; !builtin {
-				return fmt.Errorf("modules.%s: type is required (hk3, immersion or auto)", name)
+	for _, name := range sortedKeys(c.Modules) {
+		m := c.Modules[name]
+		if err := validateModule(modules, name, m); err != nil {
+			if m != nil && m.line > 0 {
+				err = fmt.Errorf("line %d: %w", m.line, err)
 			}
-			m.Type = modules[name].Type
+			errs = append(errs, err)
 		}
-		if m.Type != ModuleAuto {
-			if _, err := collector.ParseType(m.Type); err != nil {
-				return fmt.Errorf("modules.%s: %w", name, err)
-			}
-		}
-		if m.Timeout < 0 {
-			return fmt.Errorf("modules.%s: timeout must not be negative", name)
-		}
-		if m.Timeout == 0 {
-			m.Timeout = model.Duration(DefaultTimeout)
-		}
-		if m.MaxBodyBytes < 0 {
-			return fmt.Errorf("modules.%s: max_body_bytes must not be negative", name)
-		}
-		if m.MaxMiners < 0 {
-			return fmt.Errorf("modules.%s: max_miners must not be negative", name)
-		}
-		if m.MaxMiners == 0 {
-			m.MaxMiners = collector.DefaultMaxMiners
-		}
-		if err := validateScales(name, m); err != nil {
-			return err
-		}
-		if err := validateThresholds(m.Thresholds, m.Type); err != nil {
-			return fmt.Errorf("modules.%s.thresholds: %w", name, err)
-		}
-		modules[name] = m
 	}
 	c.Modules = modules
 	if err := c.Control.validate(); err != nil {
-		return err
+		errs = append(errs, &sectionError{key: "control", err: err})
 	}
 
 	c.byName = make(map[string]*Container, len(c.Containers))
 	c.byAddress = make(map[string]*Container, len(c.Containers))
 	for i, ct := range c.Containers {
-		if ct == nil {
-			return fmt.Errorf("containers[%d]: empty entry", i)
+		if err := c.validateContainer(i, ct); err != nil {
+			errs = append(errs, err)
 		}
-		where := fmt.Sprintf("containers[%d] (line %d)", i, ct.line)
-		if ct.Name == "" {
-			return fmt.Errorf("%s: name is required", where)
-		}
-		where = fmt.Sprintf("container %q (line %d)", ct.Name, ct.line)
-		if prev, dup := c.byName[ct.Name]; dup {
-			return fmt.Errorf("%s: duplicate name, first defined on line %d", where, prev.line)
-		}
-		addr, err := NormalizeAddress(ct.Address)
-		if err != nil {
-			return fmt.Errorf("%s: address: %w", where, err)
-		}
-		ct.Address = addr
-		if prev, dup := c.byAddress[ct.Address]; dup {
-			return fmt.Errorf("%s: duplicate address %s, also used by %q (line %d)", where, ct.Address, prev.Name, prev.line)
-		}
-		if _, err := collector.ParseType(ct.Type); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		mod, ok := c.Modules[ct.ModuleName()]
-		if !ok {
-			return fmt.Errorf("%s: unknown module %q (known: %s)", where, ct.ModuleName(), strings.Join(c.ModuleNames(), ", "))
-		}
-		if mod.Type != ModuleAuto && mod.Type != ct.Type {
-			return fmt.Errorf("%s: module %q is for type %s, the container is %s", where, ct.ModuleName(), mod.Type, ct.Type)
-		}
-		if err := validateThresholds(ct.Thresholds, ct.Type); err != nil {
-			return fmt.Errorf("%s: thresholds: %w", where, err)
-		}
-		for k, v := range ct.Labels {
-			switch {
-			case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
-				return fmt.Errorf("%s: label name %q is not a valid Prometheus label name", where, k)
-			case reservedLabels[k]:
-				return fmt.Errorf("%s: label %q is set by the exporter itself; choose another name", where, k)
-			case v == "":
-				return fmt.Errorf("%s: label %q has an empty value", where, k)
-			}
-		}
-		c.byName[ct.Name] = ct
-		c.byAddress[ct.Address] = ct
 	}
 	// Lookup tries names first: a name that is another container's address
 	// would send a write meant for that address to the named container.
 	for _, ct := range c.Containers {
+		if ct == nil {
+			continue
+		}
 		addr, err := NormalizeAddress(ct.Name)
 		if err != nil {
 			continue // not an address
 		}
 		if other, ok := c.byAddress[addr]; ok && other != ct {
-			return fmt.Errorf("container %q (line %d): the name is the address of container %q (line %d); a target would be ambiguous", ct.Name, ct.line, other.Name, other.line)
+			errs = append(errs, fmt.Errorf("container %q (line %d): the name is the address of container %q (line %d); a target would be ambiguous", ct.Name, ct.line, other.Name, other.line))
 		}
 	}
+	return errs.err()
+}
+
+func validateModule(modules map[string]*Module, name string, m *Module) error {
+	if m == nil {
+		m = &Module{}
+	}
+	if name == "" {
+		return errors.New("modules: empty module name")
+	}
+	if m.Type == "" {
+		if _, builtin := modules[name]; !builtin {
+			return fmt.Errorf("modules.%s: type is required (hk3, immersion or auto)", name)
+		}
+		m.Type = modules[name].Type
+	}
+	if m.Type != ModuleAuto {
+		if _, err := collector.ParseType(m.Type); err != nil {
+			return fmt.Errorf("modules.%s: %w", name, err)
+		}
+	}
+	if m.Timeout < 0 {
+		return fmt.Errorf("modules.%s: timeout must not be negative", name)
+	}
+	if m.Timeout == 0 {
+		m.Timeout = model.Duration(DefaultTimeout)
+	}
+	if m.MaxBodyBytes < 0 {
+		return fmt.Errorf("modules.%s: max_body_bytes must not be negative", name)
+	}
+	if m.MaxMiners < 0 {
+		return fmt.Errorf("modules.%s: max_miners must not be negative", name)
+	}
+	if m.MaxMiners == 0 {
+		m.MaxMiners = collector.DefaultMaxMiners
+	}
+	if err := validateScales(name, m); err != nil {
+		return err
+	}
+	if err := validateThresholds(m.Thresholds, m.Type); err != nil {
+		return fmt.Errorf("modules.%s.thresholds: %w", name, err)
+	}
+	modules[name] = m
 	return nil
+}
+
+// validateContainer checks one entry; a valid one is added to the lookup
+// maps (an invalid one is not, so it cannot cause follow-up duplicates).
+func (c *Config) validateContainer(i int, ct *Container) error {
+	if ct == nil {
+		return fmt.Errorf("containers[%d]: empty entry", i)
+	}
+	where := fmt.Sprintf("containers[%d] (line %d)", i, ct.line)
+	if ct.Name == "" {
+		return fmt.Errorf("%s: name is required", where)
+	}
+	where = fmt.Sprintf("container %q (line %d)", ct.Name, ct.line)
+	if prev, dup := c.byName[ct.Name]; dup {
+		return fmt.Errorf("%s: duplicate name, first defined on line %d", where, prev.line)
+	}
+	addr, err := NormalizeAddress(ct.Address)
+	if err != nil {
+		return fmt.Errorf("%s: address: %w", where, err)
+	}
+	ct.Address = addr
+	if prev, dup := c.byAddress[ct.Address]; dup {
+		return fmt.Errorf("%s: duplicate address %s, also used by %q (line %d)", where, ct.Address, prev.Name, prev.line)
+	}
+	if _, err := collector.ParseType(ct.Type); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	mod, ok := c.Modules[ct.ModuleName()]
+	if !ok {
+		return fmt.Errorf("%s: unknown module %q (known: %s)", where, ct.ModuleName(), strings.Join(c.ModuleNames(), ", "))
+	}
+	if mod.Type != ModuleAuto && mod.Type != ct.Type {
+		return fmt.Errorf("%s: module %q is for type %s, the container is %s", where, ct.ModuleName(), mod.Type, ct.Type)
+	}
+	if err := validateThresholds(ct.Thresholds, ct.Type); err != nil {
+		return fmt.Errorf("%s: thresholds: %w", where, err)
+	}
+	for _, k := range sortedKeys(ct.Labels) {
+		switch v := ct.Labels[k]; {
+		case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
+			return fmt.Errorf("%s: label name %q is not a valid Prometheus label name", where, k)
+		case reservedLabels[k]:
+			return fmt.Errorf("%s: label %q is set by the exporter itself; choose another name", where, k)
+		case v == "":
+			return fmt.Errorf("%s: label %q has an empty value", where, k)
+		}
+	}
+	c.byName[ct.Name] = ct
+	c.byAddress[ct.Address] = ct
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func validateScales(name string, m *Module) error {
@@ -326,6 +392,15 @@ func validateThresholds(m map[string]float64, typ string) error {
 func ValidateAddress(addr string) error {
 	_, err := NormalizeAddress(addr)
 	return err
+}
+
+// Warnings are what the loader should log loudly about a valid config
+// (e.g. weak control hashes). Nil-safe.
+func (c *Config) Warnings() []string {
+	if c == nil {
+		return nil
+	}
+	return c.Control.Warnings()
 }
 
 // HasInventory reports whether the file listed any container.

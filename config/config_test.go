@@ -37,9 +37,9 @@ func TestExampleInventoryIsValid(t *testing.T) {
 // line where the YAML decoder or the entry knows it).
 func TestInvalidFiles(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.yml":                "line 5: field lables not found in type Container",
-		"unknown_top_key.yml":            "line 1: field targets not found",
-		"unknown_module_key.yml":         "line 3: field timout not found in type Module",
+		"unknown_key.yml":                `line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, thresholds, type`,
+		"unknown_top_key.yml":            `line 1: unknown key "targets" at the top level; valid keys: containers, control, modules`,
+		"unknown_module_key.yml":         `line 3: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, thresholds, timeout, type`,
 		"duplicate_name.yml":             `container "hk3-001" (line 3): duplicate name, first defined on line 2`,
 		"duplicate_address.yml":          `container "hk3-002" (line 3): duplicate address 127.0.0.1:8001, also used by "hk3-001" (line 2)`,
 		"bad_address.yml":                `is not host:port`,
@@ -52,7 +52,7 @@ func TestInvalidFiles(t *testing.T) {
 		"bad_label_name.yml":             `label name "my-site" is not a valid Prometheus label name`,
 		"unknown_scale_field.yml":        `"distribution_box1_power" is not a numeric field of immersion containers`,
 		"custom_module_without_type.yml": "modules.fast: type is required",
-		"negative_timeout.yml":           `not a valid duration string: "-1s"`,
+		"negative_timeout.yml":           `line 2: modules.hk3.timeout: "-1s" is not a duration; write a positive number with a unit, like 10s`,
 		"not_yaml.yml":                   "parsing YAML",
 		"scale_nan.yml":                  "scales.distribution_box1_power: factor NaN is not a positive finite number",
 		"scale_inf.yml":                  "scales.distribution_box1_power: factor -Inf is not a positive finite number",
@@ -221,40 +221,52 @@ func TestNormalizeAddress(t *testing.T) {
 }
 
 // A file over MaxInventoryBytes is an error, never read in part (issue #12,
-// finding 14): the container after the limit would silently vanish.
+// finding 14): the container after the limit would silently vanish. Tested
+// with the limit lowered (the binary test TestBinaryConfigCheckRefuses…
+// uses the real 64 MiB), for a reader and for a file (Load, which
+// --config.check uses, also refuses by the file's size before reading).
 func TestParseRefusesOversizedInventory(t *testing.T) {
+	if MaxInventoryBytes != 64<<20 {
+		t.Fatalf("MaxInventoryBytes = %d, documented as 64 MiB", MaxInventoryBytes)
+	}
+	defer func(n int64) { maxInventoryBytes = n }(maxInventoryBytes)
+	maxInventoryBytes = 4 << 10
 	head := "containers:\n  - {name: a, address: \"127.0.0.1:8001\", type: hk3}\n"
 	tail := "  - {name: z, address: \"127.0.0.1:8002\", type: hk3}\n"
-	pad := MaxInventoryBytes - len(head) // comment lines up to the limit
-	r := io.MultiReader(strings.NewReader(head), &commentReader{left: pad}, strings.NewReader(tail))
-	_, err := Parse(r)
-	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
-		t.Fatalf("Parse of a %d-byte inventory: error = %v, want larger than 64 MiB", MaxInventoryBytes+len(tail), err)
+	atLimit := head + commentPad{}.of(int(maxInventoryBytes)-len(head)-len(tail)) + tail
+	if len(atLimit) != int(maxInventoryBytes) {
+		t.Fatalf("test inventory is %d bytes", len(atLimit))
 	}
-	// Exactly at the limit is still read whole.
-	r = io.MultiReader(strings.NewReader(head), &commentReader{left: pad - len(tail)}, strings.NewReader(tail))
-	c, err := Parse(r)
+	over := head + commentPad{}.of(int(maxInventoryBytes)-len(head)) + tail
+	c, err := Parse(strings.NewReader(atLimit))
 	if err != nil || len(c.Containers) != 2 {
 		t.Fatalf("inventory of exactly the limit: %v", err)
 	}
-}
-
-// commentReader yields left bytes of YAML comment lines.
-type commentReader struct{ left int }
-
-func (r *commentReader) Read(p []byte) (int, error) {
-	if r.left == 0 {
-		return 0, io.EOF
+	dir := t.TempDir()
+	file := filepath.Join(dir, "inv.yml")
+	if err := os.WriteFile(file, []byte(over), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	n := min(len(p), r.left)
-	for i := range n {
-		p[i] = '#'
-		if (r.left-i)%64 == 1 {
-			p[i] = '\n'
+	for name, parse := range map[string]func() (*Config, error){
+		"Parse": func() (*Config, error) { return Parse(strings.NewReader(over)) },
+		"Load":  func() (*Config, error) { return Load(file) },
+		"Parse of a stream": func() (*Config, error) {
+			return Parse(io.MultiReader(strings.NewReader(over[:100]), strings.NewReader(over[100:])))
+		},
+	} {
+		if c, err := parse(); err == nil || !strings.Contains(err.Error(), "inventory larger than 4096 bytes") {
+			t.Errorf("%s of a %d-byte inventory: %v, %v; want larger than the limit", name, len(over), c, err)
 		}
 	}
-	r.left -= n
-	return n, nil
+}
+
+// commentPad makes YAML comment lines.
+type commentPad struct{}
+
+func (commentPad) of(n int) string {
+	line := strings.Repeat("#", 63) + "\n"
+	s := strings.Repeat(line, n/64+1)
+	return s[len(s)-n:]
 }
 
 // A reload that would empty a non-empty inventory is refused and the last

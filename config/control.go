@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 // Control actions a credential can be limited to.
@@ -23,8 +27,37 @@ const (
 	ActionCooling  = "cooling"
 )
 
-// ControlActions lists every /control action in a stable order.
-var ControlActions = []string{ActionReset, ActionSetpoint, ActionCooling}
+// ControlAction is one /control action: its name (the path
+// /control/<name> and a credential's actions: entry), whether it needs
+// --control.enable-dangerous-actions, and the container types that have it.
+type ControlAction struct {
+	Name string
+	// Dangerous actions can destroy equipment when misused (switching
+	// cooling off under load) and need --control.enable-dangerous-actions.
+	Dangerous bool
+	Types     []collector.Type
+}
+
+// Supports reports whether containers of type t have the action.
+func (a ControlAction) Supports(t collector.Type) bool { return slices.Contains(a.Types, t) }
+
+// ControlActionTable is the one list of /control actions: the handler, the
+// credential validation and the docs take them from here. Both container
+// types have every write of the protocol today.
+var ControlActionTable = []ControlAction{
+	{Name: ActionReset, Types: collector.Types},
+	{Name: ActionSetpoint, Types: collector.Types},
+	{Name: ActionCooling, Dangerous: true, Types: collector.Types},
+}
+
+// ControlActions lists every action name, in the table's order.
+var ControlActions = func() []string {
+	names := make([]string, len(ControlActionTable))
+	for i, a := range ControlActionTable {
+		names[i] = a.Name
+	}
+	return names
+}()
 
 // Defaults of the control section.
 const (
@@ -35,6 +68,10 @@ const (
 	DefaultBatchConcurrency    = 8
 	DefaultAuthFailuresPerMin  = 5
 	MaxControlCredentialsBytes = 1 << 20
+	// MinRecommendedBcryptCost is the lowest bcrypt cost loaded without a
+	// warning: a cheaper hash is quick to guess once it leaks, and makes
+	// authentication timing differ from the other credentials'.
+	MinRecommendedBcryptCost = 10
 )
 
 // Control is the `control:` section: who may write to containers through
@@ -107,6 +144,15 @@ func (ctl *Control) Credentials() ControlCredentials {
 // Enabled reports whether any credential is configured. Nil-safe.
 func (ctl *Control) Enabled() bool {
 	return ctl != nil && len(ctl.all.Tokens)+len(ctl.all.Users) > 0
+}
+
+// Warnings are what the loader should log loudly about the section (weak
+// hashes). They name credentials, never secrets or hashes. Nil-safe.
+func (ctl *Control) Warnings() []string {
+	if ctl == nil {
+		return nil
+	}
+	return weakHashWarnings(ctl.all)
 }
 
 // Limits returns the effective bounds and timeouts, defaults filled in. Nil-safe.
@@ -190,6 +236,22 @@ func (ctl *Control) validate() error {
 	return nil
 }
 
+func weakHashWarnings(all ControlCredentials) []string {
+	var out []string
+	for _, set := range []struct {
+		kind  string
+		creds []*ControlCredential
+	}{{"token", all.Tokens}, {"user", all.Users}} {
+		for _, c := range set.creds {
+			if cost, err := bcrypt.Cost([]byte(c.Hash)); err == nil && cost < MinRecommendedBcryptCost {
+				out = append(out, fmt.Sprintf("control: %s %q has a bcrypt hash of cost %d, below %d: it is quick to guess if it leaks; "+
+					"hash the secret again with `antspace_exporter --control.hash-secret` (cost %d)", set.kind, c.Name, cost, MinRecommendedBcryptCost, bcrypt.DefaultCost))
+			}
+		}
+	}
+	return out
+}
+
 func validateAllCredentials(all ControlCredentials) error {
 	if err := validateCredentials("control.tokens", all.Tokens); err != nil {
 		return err
@@ -250,9 +312,44 @@ func loadControlCredentials(path string) (*ControlCredentials, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&creds); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: parsing YAML: %w", path, err)
+		return nil, fmt.Errorf("%s: %s", path, credentialsYAMLError(err))
 	}
 	return &creds, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// credentialsYAMLError describes a YAML error in a credentials file without
+// quoting the file: yaml.v3 quotes values ("cannot unmarshal !!str `<the
+// secret>`") and keys, and the file holds secrets (a token pasted where
+// its hash belongs, say). Only line numbers and the kind of mistake remain.
+func credentialsYAMLError(err error) string {
+	const shape = "want `tokens:` and `users:` lists of {name, hash, actions}; the offending text is not shown because this file holds secrets"
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		where := ""
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			where = " at line " + m[1]
+		}
+		return fmt.Sprintf("parsing YAML: syntax error%s (%s)", where, shape)
+	}
+	parts := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		kind := "invalid entry"
+		switch {
+		case strings.Contains(e, "not found in type"):
+			kind = "unknown key"
+		case strings.Contains(e, "cannot unmarshal"):
+			kind = "value of the wrong type"
+		case strings.Contains(e, "already defined"):
+			kind = "key given twice"
+		}
+		if m := yamlLine.FindStringSubmatch(e); m != nil {
+			kind = "line " + m[1] + ": " + kind
+		}
+		parts = append(parts, kind)
+	}
+	return fmt.Sprintf("parsing YAML: %s (%s)", strings.Join(parts, "; "), shape)
 }
 
 func validateCredentials(where string, creds []*ControlCredential) error {
@@ -271,9 +368,11 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 		if len(c.Hash) == 0 {
 			return fmt.Errorf("%s %q: hash is required (a bcrypt hash, e.g. from `antspace_exporter --control.hash-secret`)", where, c.Name)
 		}
-		// Never quote the hash back: an error message could end up in a log.
+		// Never quote the hash back, nor bcrypt's error, which quotes its
+		// first character: the "hash" may be a secret pasted in its place,
+		// and an error message ends up in a log.
 		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
-			return fmt.Errorf("%s %q: hash is not a bcrypt hash ($2a$/$2b$/$2y$...): %v", where, c.Name, err)
+			return fmt.Errorf("%s %q: hash is not a bcrypt hash (want $2a$/$2b$/$2y$, the cost and 53 characters, e.g. from `antspace_exporter --control.hash-secret`; the value is not shown)", where, c.Name)
 		}
 		for _, a := range c.Actions {
 			known := false

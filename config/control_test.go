@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,8 +104,8 @@ func TestControlInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown key", "control:\n  token: x\n", "field token not found"},
-		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", "field token not found"},
+		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: auth_failures_per_minute, batch_concurrency, credentials_file,`},
+		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", `line 3: unknown key "token" in a control token or user (control: tokens:/users:); valid keys: actions, hash, name`},
 		{"plain text instead of hash", "control:\n  tokens:\n    - {name: a, hash: my-plain-token}\n", "not a bcrypt hash"},
 		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
 		{"missing name", "control:\n  tokens:\n    - {hash: \"" + good + "\"}\n", "name is required"},
@@ -115,10 +116,10 @@ func TestControlInvalid(t *testing.T) {
 		{"min above max", "control:\n  setpoint_min: 40\n  setpoint_max: 30\n", "must be below"},
 		{"min equals default max", "control:\n  setpoint_min: 45\n", "must be below"},
 		{"NaN bound", "control:\n  setpoint_max: .nan\n", "finite"},
-		{"negative timeout", "control:\n  verify_timeout: -1s\n", "not a valid duration"},
+		{"negative timeout", "control:\n  verify_timeout: -1s\n", `line 2: control.verify_timeout: "-1s" is not a duration`},
 		{"negative concurrency", "control:\n  batch_concurrency: -1\n", "must not be negative"},
 		{"missing credentials file", "control:\n  credentials_file: nope.yml\n", "no such file"},
-		{"strict credentials file", "control:\n  credentials_file: " + badFile + "\n", "field secret not found"},
+		{"strict credentials file", "control:\n  credentials_file: " + badFile + "\n", "line 2: unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := filepath.Join(dir, "inventory.yml")
@@ -172,5 +173,73 @@ func TestExampleControlTokens(t *testing.T) {
 				t.Errorf("%s: Allows(%s) = %v", tok.Name, a, !allowed)
 			}
 		}
+	}
+}
+
+// Errors about a credentials file (or a credential's hash) never quote the
+// file: yaml.v3 and bcrypt errors echo values, and the value may be a secret
+// pasted where its hash belongs.
+func TestCredentialErrorsQuoteNoValue(t *testing.T) {
+	// Long enough that bcrypt reads it as a hash with a bad first character.
+	secret := "Zq9-pasted-secret-token-" + strings.Repeat("k", 40)
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, file, want string }{
+		{"secret as the token list", "tokens: " + secret + "\n", "line 1: value of the wrong type"},
+		{"secret as an entry", "tokens:\n  - " + secret + "\n", "line 2: value of the wrong type"},
+		{"secret as a key", "tokens:\n  - {name: a, " + secret + ": x}\n", "line 2: unknown key"},
+		{"secret as a list", "users:\n  - [" + secret + "]\n", "line 2: value of the wrong type"},
+		{"secret in a syntax error", "tokens: [" + secret + "\n", "syntax error"},
+		{"key twice", "tokens: []\ntokens: [" + secret + "]\n", "key given twice"},
+		{"secret as the hash", "tokens:\n  - {name: a, hash: " + secret + "}\n", `"a": hash is not a bcrypt hash`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yml")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inv := filepath.Join(dir, "inventory.yml")
+			if err := os.WriteFile(inv, []byte("control:\n  credentials_file: "+file+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(inv)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret[:3]) || strings.Contains(err.Error(), "'Z'") {
+				t.Errorf("error quotes the secret: %v", err)
+			}
+		})
+	}
+	// Inline, a pasted secret as the hash is not quoted either.
+	_, err := Parse(strings.NewReader("control:\n  tokens:\n    - {name: a, hash: " + secret + "}\n"))
+	if err == nil || strings.Contains(err.Error(), secret[:3]) || strings.Contains(err.Error(), "'Z'") {
+		t.Errorf("inline: %v", err)
+	}
+}
+
+// Hashes below cost 10 load, with a warning naming the credential (never the
+// hash) for the loader to log.
+func TestWeakHashWarnings(t *testing.T) {
+	weak := testHash(t, "weak-secret") // cost 4
+	strong, err := bcrypt.GenerateFromPassword([]byte("strong-secret"), MinRecommendedBcryptCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader(fmt.Sprintf("control:\n  tokens:\n    - {name: ci, hash: %q}\n    - {name: ops, hash: %q}\n  users:\n    - {name: alice, hash: %q}\n",
+		weak, strong, weak)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Warnings()
+	if len(w) != 2 || !strings.Contains(w[0], `token "ci"`) || !strings.Contains(w[0], "cost 4, below 10") || !strings.Contains(w[1], `user "alice"`) {
+		t.Errorf("warnings %q", w)
+	}
+	for _, line := range w {
+		if strings.Contains(line, weak) || strings.Contains(line, "ops") {
+			t.Errorf("warning %q", line)
+		}
+	}
+	if w := Empty().Warnings(); len(w) != 0 {
+		t.Errorf("empty config warns: %q", w)
 	}
 }

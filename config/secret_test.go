@@ -41,7 +41,7 @@ func TestSecretsTyped(t *testing.T) {
 			if !f.IsExported() {
 				continue
 			}
-			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			if name == "" {
 				name = f.Name
 			}

@@ -53,7 +53,7 @@ func TestThresholdOverridesInvalid(t *testing.T) {
 		"site-wide only": {`modules: {hk3: {thresholds: {hk3_site_peers_low_containers: 2}}}`,
 			`modules.hk3.thresholds: threshold "hk3_site_peers_low_containers" is site-wide`},
 		"not a number": {`containers: [{name: a, address: "127.0.0.1:1", type: hk3, thresholds: {hk3_supply_liquid_temp_low_celsius: warm}}]`,
-			`cannot unmarshal`},
+			`want a number`},
 		"nan": {`containers: [{name: a, address: "127.0.0.1:1", type: hk3, thresholds: {hk3_supply_liquid_temp_low_celsius: .nan}}]`,
 			`not a finite number`},
 	} {

@@ -10,12 +10,12 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 
 	"github.com/antspace-exporter/antspace_exporter/config"
 )
@@ -50,8 +50,11 @@ var (
 //     stopping at a match (a bcrypt hash cannot be looked up by token), or with
 //     a dummy hash when no token is configured;
 //   - a basic-auth user name is compared in constant time with every configured
-//     name, then the password with the matching user's hash, or with a dummy
-//     hash of the same cost when the user is unknown.
+//     name, then the password with the matching user's hash, or, when the user
+//     is unknown, with a dummy hash of the highest cost among the users. A
+//     wrong password for a user whose hash has a lower cost is padded to the
+//     same work (padFailure), so every failed basic-auth comparison costs the
+//     same whichever user was named.
 //
 // On failure, attempted names a known user whose password was wrong; it is
 // empty for an unknown user, so a password typed into the user-name field
@@ -65,6 +68,10 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 			return nil, "", errNoCredentials
 		}
 		return h.checkToken(strings.TrimSpace(token[0]), creds)
+	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one would count is up to each reader: refuse both.
+		return nil, "", errors.New("more than one Authorization header")
 	}
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
@@ -89,15 +96,19 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 				match = u
 			}
 		}
-		hash := h.dummyHash(maxCost(creds.Users))
-		if match != nil {
-			hash = []byte(match.Hash)
+		top := maxCost(creds.Users)
+		// Every dummy either path may need exists before comparing, so the
+		// first request does not pay for making one that the other path
+		// would not.
+		for k := bcrypt.MinCost; k <= top; k++ {
+			h.dummyHash(k)
 		}
 		if match == nil {
-			_ = bcrypt.CompareHashAndPassword(hash, []byte(pass))
+			_ = h.compare(h.dummyHash(top), []byte(pass))
 			return nil, "", errBadCredentials
 		}
-		if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
+		if h.compare([]byte(match.Hash), []byte(pass)) != nil {
+			h.padFailure(string(match.Hash), top, pass)
 			return nil, "user:" + match.Name, errBadCredentials
 		}
 		return &principal{kind: "user", cred: match}, "", nil
@@ -111,11 +122,11 @@ func (h *Handler) authenticate(r *http.Request, creds config.ControlCredentials)
 func (h *Handler) checkToken(token string, creds config.ControlCredentials) (*principal, string, error) {
 	var match *config.ControlCredential
 	if len(creds.Tokens) == 0 {
-		_ = bcrypt.CompareHashAndPassword(h.dummyHash(bcrypt.DefaultCost), []byte(token))
+		_ = h.compare(h.dummyHash(bcrypt.DefaultCost), []byte(token))
 		return nil, "", errBadCredentials
 	}
 	for _, t := range creds.Tokens {
-		if bcrypt.CompareHashAndPassword([]byte(t.Hash), []byte(token)) == nil && match == nil {
+		if h.compare([]byte(t.Hash), []byte(token)) == nil && match == nil {
 			match = t
 		}
 	}
@@ -123,6 +134,21 @@ func (h *Handler) checkToken(token string, creds config.ControlCredentials) (*pr
 		return nil, "", errBadCredentials
 	}
 	return &principal{kind: "token", cred: match}, "", nil
+}
+
+// padFailure makes a failed comparison against hash (of some cost c) cost
+// what a comparison at cost top costs, so a user's cost does not tell an
+// attacker that the user exists: bcrypt's work doubles with each cost step,
+// and 2^c + 2^c + 2^(c+1) + ... + 2^(top-1) = 2^top, the work of the dummy
+// comparison an unknown user gets.
+func (h *Handler) padFailure(hash string, top int, secret string) {
+	c, err := bcrypt.Cost([]byte(hash))
+	if err != nil {
+		return
+	}
+	for k := max(c, bcrypt.MinCost); k < top; k++ {
+		_ = h.compare(h.dummyHash(k), []byte(secret))
+	}
 }
 
 func maxCost(creds []*config.ControlCredential) int {
@@ -161,98 +187,128 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// failureLimiter rate-limits failed authentications per client address.
-type failureLimiter struct {
+// authGate admits authentication attempts per client address. Under one
+// lock it
+//
+//   - reserves a failed attempt from the address's token bucket
+//     (auth_failures_per_minute per minute, also the burst) before any bcrypt
+//     work, and gives it back when the credentials were right: concurrent
+//     guesses cannot exceed the limit, because each one holds its failure
+//     while it is being compared;
+//   - bounds the attempts the address has in progress (Handler.authShare), so
+//     one client cannot hold the comparison capacity every other client needs.
+type authGate struct {
 	mu      sync.Mutex
-	clients map[string]*clientLimit
+	clients map[string]*gateClient
 	now     func() time.Time
 }
 
-type clientLimit struct {
-	lim  *rate.Limiter
-	seen time.Time
+type gateClient struct {
+	tokens   float64   // failures the address may still make
+	at       time.Time // when tokens was last brought up to date
+	inFlight int       // admitted attempts not yet done
+	seen     time.Time
 }
 
-// maxTrackedClients bounds the limiter's memory; idle entries (whose bucket
-// has refilled) are dropped first.
+// refusal says why an attempt was not admitted and when to retry.
+type refusal struct {
+	busy bool // the address has its share of attempts in progress
+	wait time.Duration
+}
+
+// ticket is an admitted attempt; done must be called exactly once.
+type ticket struct {
+	g      *authGate
+	c      *gateClient
+	perMin int
+}
+
+// maxTrackedClients bounds the gate's memory; idle entries (nothing in
+// progress, bucket full again) are dropped first.
 const maxTrackedClients = 10000
 
-func newFailureLimiter() *failureLimiter {
-	return &failureLimiter{clients: map[string]*clientLimit{}, now: time.Now}
+func newAuthGate() *authGate {
+	return &authGate{clients: map[string]*gateClient{}, now: time.Now}
 }
 
-// blocked reports whether addr has used up its failures, and for how long.
-func (f *failureLimiter) blocked(addr string, perMin int) (bool, time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.clients[addr]
-	if !ok {
-		return false, 0
+// refill brings c's bucket up to now for a limit of perMin per minute.
+func (c *gateClient) refill(now time.Time, perMin int) {
+	if el := now.Sub(c.at); el > 0 {
+		c.tokens += el.Minutes() * float64(perMin)
 	}
-	now := f.now()
-	f.adjust(c, perMin)
-	tokens := c.lim.TokensAt(now)
-	if tokens >= 1 {
-		return false, 0
-	}
-	wait := time.Duration(math.Ceil((1 - tokens) / float64(c.lim.Limit()) * float64(time.Second)))
-	return true, wait
+	c.tokens = min(c.tokens, float64(perMin)) // also when perMin was lowered by a reload
+	c.at = now
 }
 
-// fail records a failed authentication from addr.
-func (f *failureLimiter) fail(addr string, perMin int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.now()
-	c, ok := f.clients[addr]
+// admit reserves one failure and one of share in-progress slots for addr.
+func (g *authGate) admit(addr string, perMin, share int) (*ticket, *refusal) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	c, ok := g.clients[addr]
 	if !ok {
-		if len(f.clients) >= maxTrackedClients {
-			f.prune(now)
+		if len(g.clients) >= maxTrackedClients {
+			g.prune(now, perMin)
 		}
-		c = &clientLimit{lim: rate.NewLimiter(perMinute(perMin), perMin)}
-		f.clients[addr] = c
+		c = &gateClient{tokens: float64(perMin), at: now}
+		g.clients[addr] = c
 	}
-	f.adjust(c, perMin)
+	c.refill(now, perMin)
 	c.seen = now
-	c.lim.AllowN(now, 1)
+	if c.tokens < 1 {
+		wait := time.Duration(math.Ceil((1 - c.tokens) / float64(perMin) * float64(time.Minute)))
+		return nil, &refusal{wait: wait}
+	}
+	if c.inFlight >= share {
+		return nil, &refusal{busy: true, wait: time.Second}
+	}
+	c.tokens--
+	c.inFlight++
+	return &ticket{g: g, c: c, perMin: perMin}, nil
 }
 
-func (f *failureLimiter) adjust(c *clientLimit, perMin int) {
-	if c.lim.Burst() != perMin {
-		c.lim.SetBurst(perMin)
-		c.lim.SetLimit(perMinute(perMin))
+// done ends the attempt; a successful one gives its failure back.
+func (t *ticket) done(success bool) {
+	t.g.mu.Lock()
+	defer t.g.mu.Unlock()
+	now := t.g.now()
+	t.c.refill(now, t.perMin)
+	t.c.inFlight--
+	t.c.seen = now
+	if success {
+		t.c.tokens = min(t.c.tokens+1, float64(t.perMin))
 	}
 }
 
-// prune drops clients whose bucket is full again; if that is not enough,
-// the least recently seen half.
-func (f *failureLimiter) prune(now time.Time) {
-	for k, c := range f.clients {
-		if c.lim.TokensAt(now) >= float64(c.lim.Burst()) {
-			delete(f.clients, k)
+// prune drops idle clients whose bucket is full again; if that is not
+// enough, the idle least recently seen half. Clients with attempts in
+// progress stay: dropping one would give it a fresh budget.
+func (g *authGate) prune(now time.Time, perMin int) {
+	for k, c := range g.clients {
+		c.refill(now, perMin)
+		if c.inFlight == 0 && c.tokens >= float64(perMin) {
+			delete(g.clients, k)
 		}
 	}
-	if len(f.clients) < maxTrackedClients {
+	if len(g.clients) < maxTrackedClients {
 		return
 	}
 	cutoff := now
-	for _, c := range f.clients {
+	for _, c := range g.clients {
 		if c.seen.Before(cutoff) {
 			cutoff = c.seen
 		}
 	}
-	// Drop everything not seen in the newer half of the time range.
+	// Drop everything idle not seen in the newer half of the time range.
 	mid := cutoff.Add(now.Sub(cutoff) / 2)
-	for k, c := range f.clients {
-		if !c.seen.After(mid) {
-			delete(f.clients, k)
+	for k, c := range g.clients {
+		if c.inFlight == 0 && !c.seen.After(mid) {
+			delete(g.clients, k)
 		}
 	}
 }
 
-func perMinute(n int) rate.Limit { return rate.Limit(float64(n) / 60) }
-
-// clientAddr is the rate-limiting key: the connection's IP address. Headers
+// clientAddr is the connection's IP address, for the audit log. Headers
 // such as X-Forwarded-For are ignored because any client can set them.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -260,6 +316,28 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// limitKey is the key the authentication limits count by: the IPv4 address,
+// or the /64 network of an IPv6 address (one host commonly holds a whole
+// /64, so per-address limits would not limit it).
+func limitKey(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return client
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
+}
+
+// setAuthCapacity sets how many authentications may compare at once (n)
+// and how many of them one client address may hold: a quarter, at least one.
+func (h *Handler) setAuthCapacity(n int) {
+	h.authSlots = make(chan struct{}, n)
+	h.authShare = max(1, n/4)
 }
 
 // acquireAuth bounds concurrent bcrypt work so a flood of requests from many

@@ -21,6 +21,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
@@ -40,17 +41,6 @@ const (
 	opOpen    = payload.OpOpen
 	opClose   = payload.OpClose
 )
-
-// dangerous actions need DangerousFlag.
-var dangerous = map[string]bool{config.ActionCooling: true}
-
-// supported lists the actions each container type has. Both types support
-// every write of the protocol today; the check stays so a type without an
-// action is refused before anything is sent.
-var supported = map[collector.Type]map[string]bool{
-	collector.TypeHK3:       {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-	collector.TypeImmersion: {config.ActionReset: true, config.ActionSetpoint: true, config.ActionCooling: true},
-}
 
 // ConfigSource gives the current configuration (config.SafeConfig).
 type ConfigSource interface{ Get() *config.Config }
@@ -74,8 +64,17 @@ type Handler struct {
 	logger    log.Logger
 	dangerous bool
 	requests  *prometheus.CounterVec
-	failures  *failureLimiter
+	gate      *authGate
 	authSlots chan struct{}
+	// authShare is how many authentications one client may have in
+	// progress at once: a small share of authSlots.
+	authShare   int
+	crossOrigin *http.CrossOriginProtection
+	// compare is bcrypt.CompareHashAndPassword; tests count and hold
+	// comparisons through it.
+	compare func(hash, secret []byte) error
+	// actions is config.ControlActionTable; tests change it.
+	actions []config.ControlAction
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte
@@ -85,15 +84,18 @@ type Handler struct {
 func New(o Options) *Handler {
 	info := collector.ExporterMetric("antspace_exporter_control_requests_total")
 	h := &Handler{
-		config:    o.Config,
-		client:    o.Client,
-		logger:    o.Logger,
-		dangerous: o.EnableDangerous,
-		requests:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
-		failures:  newFailureLimiter(),
-		authSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-		dummies:   map[int][]byte{},
+		config:      o.Config,
+		client:      o.Client,
+		logger:      o.Logger,
+		dangerous:   o.EnableDangerous,
+		requests:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: info.Name, Help: info.Help}, info.Labels),
+		gate:        newAuthGate(),
+		crossOrigin: http.NewCrossOriginProtection(),
+		compare:     bcrypt.CompareHashAndPassword,
+		actions:     config.ControlActionTable,
+		dummies:     map[int][]byte{},
 	}
+	h.setAuthCapacity(max(2, runtime.GOMAXPROCS(0)))
 	if h.logger == nil {
 		h.logger = log.NewNopLogger()
 	}
@@ -114,8 +116,12 @@ func Summary(c *config.Config, dangerousEnabled bool) string {
 	if dangerousEnabled {
 		d = "enabled"
 	}
-	return fmt.Sprintf("Control is on: POST /control/reset, /control/setpoint and /control/cooling with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
-		len(creds.Tokens), len(creds.Users), d)
+	paths := make([]string, len(config.ControlActions))
+	for i, a := range config.ControlActions {
+		paths[i] = Prefix + a
+	}
+	return fmt.Sprintf("Control is on: POST %s with %d bearer token(s) and %d basic-auth user(s); cooling on/off %s.",
+		strings.Join(paths, ", "), len(creds.Tokens), len(creds.Users), d)
 }
 
 // audit collects what the request's log line says.
@@ -139,11 +145,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := &audit{start: time.Now(), client: clientAddr(r), action: "unknown"}
 	defer h.finish(a)
 
-	action := strings.TrimPrefix(r.URL.Path, Prefix)
-	known := false
-	for _, k := range config.ControlActions {
-		known = known || k == action
+	action, hasPrefix := strings.CutPrefix(r.URL.Path, Prefix)
+	if !hasPrefix || action == "" {
+		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
+			msg: fmt.Sprintf("no control action in the path; use POST %s{%s}", Prefix, strings.Join(config.ControlActions, ","))})
+		return
 	}
+	act, known := h.lookup(action)
 	if !known {
 		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
 			msg: fmt.Sprintf("unknown control action %q; use POST %s{%s}", truncate(action, 40), Prefix, strings.Join(config.ControlActions, ","))})
@@ -154,6 +162,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, a, &httpError{status: http.StatusMethodNotAllowed, result: "method_not_allowed",
 			msg: fmt.Sprintf("use POST %s%s", Prefix, action)})
+		return
+	}
+	// A web page must not drive a browser that holds basic-auth credentials
+	// (or a cached token) into a write: refuse what the browser marks as
+	// cross-origin (Sec-Fetch-Site, or an Origin other than the Host).
+	// Scripts and curl send neither header and pass.
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "cross_origin",
+			msg: "cross-origin request refused: a browser marked it as coming from another site's page (Sec-Fetch-Site or Origin); send /control requests from a script or curl"})
 		return
 	}
 
@@ -167,23 +184,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lim := ctl.Limits()
 
-	if blocked, wait := h.failures.blocked(a.client, lim.AuthFailuresPerMinute); blocked {
-		secs := int(math.Ceil(wait.Seconds()))
+	// The attempt is admitted (and counted as a failure until it succeeds)
+	// before any bcrypt work, so concurrent guesses cannot exceed the limit
+	// and one address cannot hold the comparison capacity.
+	key := limitKey(a.client)
+	ticket, refusal := h.gate.admit(key, lim.AuthFailuresPerMinute, h.authShare)
+	if refusal != nil {
+		secs := int(math.Ceil(refusal.wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited",
-			msg: fmt.Sprintf("too many failed authentications from %s; retry in %d s", a.client, secs)})
+		msg := fmt.Sprintf("too many failed authentications from %s; retry in %d s", key, secs)
+		if refusal.busy {
+			msg = fmt.Sprintf("%s already has %d authentication(s) in progress, the most one client may have at once; retry in %d s", key, h.authShare, secs)
+		}
+		h.refuse(w, a, &httpError{status: http.StatusTooManyRequests, result: "rate_limited", msg: msg})
 		return
 	}
 	release, err := h.acquireAuth(r.Context())
 	if err != nil {
+		ticket.done(false)
 		h.refuse(w, a, &httpError{status: http.StatusServiceUnavailable, result: "canceled", msg: "request canceled"})
 		return
 	}
 	p, attempted, authErr := h.authenticate(r, ctl.Credentials())
 	release()
+	ticket.done(authErr == nil)
 	if authErr != nil {
 		a.attempted = attempted
-		h.failures.fail(a.client, lim.AuthFailuresPerMinute)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="antspace_exporter control"`)
 		w.Header().Add("WWW-Authenticate", `Basic realm="antspace_exporter control", charset="UTF-8"`)
 		h.refuse(w, a, &httpError{status: http.StatusUnauthorized, result: "unauthorized", msg: authErr.Error()})
@@ -195,7 +221,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg: fmt.Sprintf("%s may not %s (allowed actions: %s)", a.who, action, strings.Join(p.cred.Actions, ", "))})
 		return
 	}
-	if dangerous[action] && !h.dangerous {
+	if act.Dangerous && !h.dangerous {
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "dangerous_disabled",
 			msg: fmt.Sprintf("%s is a dangerous action (switching cooling off under load destroys miners) and is disabled; start the exporter with %s to allow it", action, DangerousFlag)})
 		return
@@ -214,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.params, a.dryRun = q.parameters(), q.dryRun
 
-	targets, herr := resolveTargets(cfg, q)
+	targets, herr := resolveTargets(cfg, q, act)
 	if herr != nil {
 		h.refuse(w, a, herr)
 		return
@@ -222,9 +248,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.execute(w, r, a, q, targets, lim)
 }
 
+// lookup finds an action of the table by name.
+func (h *Handler) lookup(name string) (config.ControlAction, bool) {
+	for _, a := range h.actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return config.ControlAction{}, false
+}
+
 // resolveTargets maps target or selector to inventory containers; nothing
 // else can be written to.
-func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpError) {
+func resolveTargets(cfg *config.Config, q *request, act config.ControlAction) ([]*config.Container, *httpError) {
 	var targets []*config.Container
 	if q.target != "" {
 		ct, ok := cfg.Lookup(q.target)
@@ -250,7 +286,7 @@ func resolveTargets(cfg *config.Config, q *request) ([]*config.Container, *httpE
 	}
 	var lacking []string
 	for _, ct := range targets {
-		if !supported[collector.Type(ct.Type)][q.action] {
+		if !act.Supports(collector.Type(ct.Type)) {
 			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
 		}
 	}

@@ -161,7 +161,7 @@ func TestParameterSources(t *testing.T) {
 		{name: "form", path: "/control/setpoint", body: "target=hk3-a&celsius=29", contentType: "application/x-www-form-urlencoded", want: "hk3-a:setTemp=29"},
 		{name: "json number", path: "/control/setpoint", body: `{"target":"hk3-a","celsius":28.5}`, contentType: "application/json", want: "hk3-a:setTemp=28.5"},
 		{name: "json string", path: "/control/setpoint", body: `{"target":"hk3-a","celsius":"27"}`, contentType: "application/json; charset=utf-8", want: "hk3-a:setTemp=27"},
-		{name: "query and body agree", path: "/control/setpoint?target=hk3-a", body: `{"target":"hk3-a","celsius":26}`, contentType: "application/json", want: "hk3-a:setTemp=26"},
+		{name: "query and body share the parameters", path: "/control/setpoint?target=hk3-a", body: `{"celsius":26}`, contentType: "application/json", want: "hk3-a:setTemp=26"},
 		{name: "basic auth user", path: "/control/setpoint?target=hk3-a&celsius=25", credentials: call{user: "alice", pass: alicePass}, want: "hk3-a:setTemp=25"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,8 +239,8 @@ func TestRejections(t *testing.T) {
 		{name: "typo parameter", c: call{path: "/control/setpoint?target=hk3-a&celcius=30", bearer: adminToken}, status: 400, msg: `unknown parameter "celcius"`},
 		{name: "parameter of another action", c: call{path: "/control/reset?target=hk3-a&celsius=30", bearer: adminToken}, status: 400, msg: `"celsius" does not apply to reset`},
 		{name: "conflicting query and body", c: call{path: "/control/setpoint?target=hk3-a&celsius=30", body: "celsius=31", contentType: "application/x-www-form-urlencoded", bearer: adminToken},
-			status: 400, msg: "given twice with different values"},
-		{name: "repeated parameter", c: call{path: "/control/setpoint?target=hk3-a&target=hk3-b&celsius=30", bearer: adminToken}, status: 400, msg: "given twice"},
+			status: 400, msg: `"celsius" given in both the query string and the form body`},
+		{name: "repeated parameter", c: call{path: "/control/setpoint?target=hk3-a&target=hk3-b&celsius=30", bearer: adminToken}, status: 400, msg: `"target" given more than once in the query string`},
 		{name: "bad dry_run", c: call{path: "/control/reset?target=hk3-a&dry_run=perhaps", bearer: adminToken}, status: 400, msg: "dry_run must be true or false"},
 		{name: "bad JSON", c: call{path: "/control/reset", body: `{"target":`, contentType: "application/json", bearer: adminToken}, status: 400, msg: "JSON body"},
 		{name: "JSON array", c: call{path: "/control/reset", body: `["hk3-a"]`, contentType: "application/json", bearer: adminToken}, status: 400, msg: "JSON body"},
@@ -305,7 +305,7 @@ func TestAuthFailureRateLimit(t *testing.T) {
 	env := newEnv(t, envOptions{controlYAML: "  auth_failures_per_minute: 3\n"})
 	var mu sync.Mutex
 	now := time.Now()
-	env.h.failures.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	env.h.gate.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 
 	bad := call{path: "/control/reset?target=hk3-a&dry_run=true", bearer: wrongSecret, from: "127.0.0.1"}
@@ -689,11 +689,15 @@ func TestHashSecret(t *testing.T) {
 // A type that lacks an action is refused before anything is sent, for a
 // single target and for a batch that includes it.
 func TestActionMissingOnType(t *testing.T) {
-	saved := supported[collector.TypeImmersion]
-	supported[collector.TypeImmersion] = map[string]bool{config.ActionReset: true}
-	t.Cleanup(func() { supported[collector.TypeImmersion] = saved })
-
-	env := newEnv(t, envOptions{})
+	// A table in which immersion containers lack setpoint.
+	var table []config.ControlAction
+	for _, a := range config.ControlActionTable {
+		if a.Name == config.ActionSetpoint {
+			a.Types = []collector.Type{collector.TypeHK3}
+		}
+		table = append(table, a)
+	}
+	env := newEnv(t, envOptions{setup: func(h *Handler) { h.actions = table }})
 	for _, path := range []string{
 		"/control/setpoint?target=imm-a&celsius=30",
 		"/control/setpoint?selector=row=1&celsius=30", // hk3-a and imm-a

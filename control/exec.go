@@ -1,14 +1,12 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -172,10 +170,9 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 		env, err := h.client.Call(ctx, ct.Address, payload.OpCoolerState, nil)
 		if err == nil {
 			var params map[string]json.RawMessage
-			if err = json.Unmarshal(env.Params, &params); err == nil && params == nil {
-				err = errors.New("coolerState answered without params")
-			}
-			if err == nil {
+			if params, err = payload.DecodeParams(env.Params); err != nil {
+				err = fmt.Errorf("coolerState: %w", err)
+			} else {
 				var done bool
 				done, observed, err = check(collector.Type(ct.Type), q, params)
 				if done {
@@ -198,24 +195,6 @@ func (h *Handler) verify(ctx context.Context, ct *config.Container, q *request) 
 	}
 }
 
-// Fault flags per type (device spelling), for verifying a reset.
-var faultFields = map[collector.Type][]string{
-	collector.TypeHK3: {
-		"power_fault", "liquid_level_low", "circulating_pump_fault", "fan1_fault", "fan2_fault",
-		"fluid_infusion_pump_fault", "spray_pump_fault", "cooling_tower_fan1_fault", "cooling_tower_fan2_fault",
-		"cooling_tower_fan3_fault", "leakage_fault", "supply_liquid_temp_high", "supply_liquid_temp_too_high",
-		"supply_liquid_pressure_high", "return_liquid_pressure_low", "supply_liquid_flow_low", "freezing_alarm",
-		"cooling_tower_liquid_level_low", "power_relay_fault", "liquid_level_high",
-	},
-	collector.TypeImmersion: {
-		"primary_circulating_pump", "dry_cooler_power_fre_fault", "dry_cooler_fre_conv", "second_pump1_fault",
-		"second_pump2_fault", "fan_fault", "phasefailure", "supply_liquid_temp_fault", "return_liquid_temp_fault",
-		"power_distribution_Fault", "lever_sensor_fault", "smoke_sensor_fault", "return_liquid_temp_high",
-		"return_liquid_temp_too_high", "power_distribution_temp_high", "lever_high", "lever_low", "leakage_fault",
-		"supply_liquid_temp_high", "supply_liquid_temp_too_high", "pump_alarm",
-	},
-}
-
 // pumpField is the pump that runs exactly when cooling is on.
 var pumpField = map[collector.Type]string{
 	collector.TypeHK3:       "circulating_pump",
@@ -226,8 +205,9 @@ var pumpField = map[collector.Type]string{
 //   - setpoint N: supply_liquid_set_temp equals N (±0.05, the device's 0.1 °C resolution);
 //   - mode=pid: pid_mode is on;
 //   - cooling on/off: the main pump (HK3 circulating_pump, immersion one_pump) runs / stops;
-//   - reset: no fault flag of the type is set (a fault whose cause persists latches again,
-//     which is exactly what the operator needs to know).
+//   - reset: no fault flag of the type (collector.FaultFields, the collector's
+//     fault table) is set (a fault whose cause persists latches again, which is
+//     exactly what the operator needs to know).
 //
 // A done=false with a nil error means "not (yet) showing the change".
 func check(t collector.Type, q *request, p map[string]json.RawMessage) (done bool, observed map[string]any, err error) {
@@ -264,7 +244,7 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 		return true, observed, nil
 	case config.ActionReset:
 		active := []string{}
-		for _, f := range faultFields[t] {
+		for _, f := range collector.FaultFields(t) {
 			if _, ok := p[f]; !ok {
 				continue
 			}
@@ -282,53 +262,28 @@ func check(t collector.Type, q *request, p map[string]json.RawMessage) (done boo
 	return false, observed, fmt.Errorf("no verification for %s", q.action)
 }
 
+// numberValue reads a numeric field with the collector's parser.
 func numberValue(p map[string]json.RawMessage, field string) (float64, error) {
 	raw, ok := p[field]
 	if !ok {
 		return 0, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var s string
-	if len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("%s: %v", field, err)
-		}
-	} else {
-		s = string(raw)
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%s is not a number: %s", field, truncate(string(raw), 40))
+	v, err := payload.ParseNumber(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", field, err)
 	}
 	return v, nil
 }
 
-// flagValue parses a device boolean as tolerantly as the collector does:
-// bool, 0/1 or common words.
+// flagValue reads a boolean field with the collector's parser.
 func flagValue(p map[string]json.RawMessage, field string) (bool, error) {
 	raw, ok := p[field]
 	if !ok {
 		return false, fmt.Errorf("coolerState has no %s", field)
 	}
-	raw = bytes.TrimSpace(raw)
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, fmt.Errorf("%s: %v", field, err)
+	v, err := payload.ParseBool(raw)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", field, err)
 	}
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case float64:
-		if x == 0 || x == 1 {
-			return x == 1, nil
-		}
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "true", "on", "yes", "1", "auto", "enabled", "enable", "running", "run", "open", "active":
-			return true, nil
-		case "false", "off", "no", "0", "manual", "disabled", "disable", "stopped", "stop", "closed", "inactive", "":
-			return false, nil
-		}
-	}
-	return false, fmt.Errorf("%s is not a boolean: %s", field, truncate(string(raw), 40))
+	return v == 1, nil
 }

@@ -55,6 +55,12 @@ func addControlSeeds(f *testing.F) {
 		{"cooling", "", 1, `{"target":{"a":1}}`},
 		{"reset", "target=hk3-a", 4, "x"},
 		{"reset", "selector=%21%3D,&target=", 3, "\x00"},
+		{"reset", "target=hk3-a&dry_run", 0, ""},
+		{"reset", "target=hk3-a&dry_run=%zz", 0, ""},
+		{"reset", "target=hk3-a;dry_run=true", 0, ""},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":true,"dry_run":false}`},
+		{"reset", "", 1, `{"target":"hk3-a","dry_run":""}`},
+		{"reset", "", 2, "target=hk3-a&dry_run=true&dry_run=true"},
 	} {
 		f.Add(s.action, s.query, s.ct, []byte(s.body))
 	}
@@ -73,6 +79,10 @@ func FuzzControlParams(f *testing.F) {
 			checkRefusal(t, herr)
 			return
 		}
+		// A query string that does not parse cleanly is never read in part.
+		if _, err := url.ParseQuery(query); err != nil {
+			t.Fatalf("malformed query %q accepted: %v", query, err)
+		}
 		for k := range raw {
 			if !knownParams[k] {
 				t.Fatalf("unknown parameter %q accepted", k)
@@ -85,6 +95,12 @@ func FuzzControlParams(f *testing.F) {
 				continue
 			}
 			checkRequest(t, a, q, lim)
+			// dry_run=false (a write) only from an explicit false.
+			if v, ok := raw["dry_run"]; ok && !q.dryRun {
+				if w := strings.ToLower(strings.TrimSpace(v)); w != "false" && w != "0" && w != "no" {
+					t.Fatalf("dry_run=%q read as false", v)
+				}
+			}
 		}
 	})
 }

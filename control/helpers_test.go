@@ -68,6 +68,8 @@ type envOptions struct {
 	noCredentials bool
 	dangerous     bool
 	controlYAML   string // extra lines inside control:
+	// setup adjusts the handler before the server starts (hooks, capacity).
+	setup func(*Handler)
 }
 
 type testEnv struct {
@@ -140,8 +142,12 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		Registerer:      env.reg,
 		EnableDangerous: o.dangerous,
 	})
+	if o.setup != nil {
+		o.setup(env.h)
+	}
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, env.h)
+	mux.Handle(strings.TrimSuffix(Prefix, "/"), env.h) // as the exporter mounts it
 	env.server = httptest.NewServer(mux)
 	t.Cleanup(env.server.Close)
 	return env

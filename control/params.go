@@ -39,28 +39,46 @@ func badRequest(format string, a ...any) *httpError {
 	return &httpError{status: http.StatusBadRequest, result: "bad_request", msg: fmt.Sprintf(format, a...)}
 }
 
-// readParams merges the query string and the body into one flat map. A
-// parameter given twice (repeated, or in both query and body) with different
-// values is an error, as is any unknown parameter: a typo must not turn into
-// a default.
+// readParams merges the query string and the body into one flat map. Every
+// parameter may be given once: repeated (in the query string, in a form body,
+// as a JSON key given twice, or in both query and body) is an error even with
+// equal values, as are an unknown parameter and a query string or body that
+// does not parse cleanly. A typo or a malformed piece never turns into a
+// default.
 func readParams(r *http.Request) (map[string]string, *httpError) {
 	params := map[string]string{}
+	from := map[string]string{}
 	add := func(where, k, v string) *httpError {
 		if !knownParams[k] {
 			return badRequest("unknown parameter %q in %s (known: %s)", truncate(k, 40), where, strings.Join(sortedKeys(knownParams), ", "))
 		}
-		if old, ok := params[k]; ok && old != v {
-			return badRequest("parameter %q given twice with different values", k)
+		if prev, ok := from[k]; ok {
+			if prev == where {
+				return badRequest("parameter %q given more than once in %s; give each parameter once", k, where)
+			}
+			return badRequest("parameter %q given in both %s and %s; give each parameter once", k, prev, where)
 		}
-		params[k] = v
+		params[k], from[k] = v, where
 		return nil
 	}
-	for k, vs := range r.URL.Query() {
-		for _, v := range vs {
-			if err := add("the query string", k, v); err != nil {
-				return nil, err
+	addValues := func(where string, vals url.Values) *httpError {
+		for _, k := range sortedKeys(vals) {
+			for _, v := range vals[k] {
+				if err := add(where, k, v); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
+	}
+	// r.URL.Query() would silently drop malformed pieces ("dry_run=%zz",
+	// "dry_run=true;"), turning them into defaults.
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("malformed query string: %v; nothing was written", err)
+	}
+	if herr := addValues("the query string", query); herr != nil {
+		return nil, herr
 	}
 
 	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, result: "too_large",
@@ -70,8 +88,7 @@ func readParams(r *http.Request) (map[string]string, *httpError) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
 		}
 		return nil, badRequest("reading the request body: %v", err)
@@ -83,48 +100,83 @@ func readParams(r *http.Request) (map[string]string, *httpError) {
 	mt, _, _ := mime.ParseMediaType(ct)
 	switch mt {
 	case "application/json":
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			return nil, badRequest("JSON body: %v (want an object such as {\"target\":\"hk3-001\",\"celsius\":30})", err)
+		pairs, herr := jsonObjectParams(body)
+		if herr != nil {
+			return nil, herr
 		}
-		if dec.More() {
-			return nil, badRequest("JSON body: more than one value")
-		}
-		for _, k := range sortedKeys(obj) {
-			var s string
-			switch v := obj[k].(type) {
-			case string:
-				s = v
-			case json.Number:
-				s = v.String()
-			case bool:
-				s = strconv.FormatBool(v)
-			default:
-				return nil, badRequest("JSON body: %q must be a string, number or boolean", truncate(k, 40))
-			}
-			if err := add("the JSON body", k, s); err != nil {
+		for _, kv := range pairs {
+			if err := add("the JSON body", kv[0], kv[1]); err != nil {
 				return nil, err
 			}
 		}
 	case "application/x-www-form-urlencoded":
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, badRequest("form body: %v", err)
+			return nil, badRequest("malformed form body: %v; nothing was written", err)
 		}
-		for k, vs := range form {
-			for _, v := range vs {
-				if err := add("the form body", k, v); err != nil {
-					return nil, err
-				}
-			}
+		if herr := addValues("the form body", form); herr != nil {
+			return nil, herr
 		}
 	default:
 		return nil, &httpError{status: http.StatusUnsupportedMediaType, result: "bad_request",
 			msg: fmt.Sprintf("unsupported body content type %q: send parameters in the query string, as application/x-www-form-urlencoded or as application/json", truncate(ct, 60))}
 	}
 	return params, nil
+}
+
+// jsonObjectParams reads a JSON object of string, number or boolean values
+// as key/value pairs in document order. Unlike decoding into a map, a key
+// given twice is an error instead of the last one winning.
+func jsonObjectParams(body []byte) ([][2]string, *httpError) {
+	const want = `want an object such as {"target":"hk3-001","celsius":30}`
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	bad := func(format string, a ...any) *httpError {
+		return badRequest("JSON body: "+format, a...)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bad("%v (%s)", err, want)
+	}
+	if tok != json.Delim('{') {
+		return nil, bad("not an object (%s)", want)
+	}
+	var pairs [][2]string
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		k, _ := tok.(string) // inside an object, Token returns keys as strings
+		if seen[k] {
+			return nil, bad("key %q given twice; give each parameter once", truncate(k, 40))
+		}
+		seen[k] = true
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		var s string
+		switch v := tok.(type) {
+		case string:
+			s = v
+		case json.Number:
+			s = v.String()
+		case bool:
+			s = strconv.FormatBool(v)
+		default: // null, an object or an array
+			return nil, bad("%q must be a string, number or boolean", truncate(k, 40))
+		}
+		pairs = append(pairs, [2]string{k, s})
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, bad("%v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, bad("more than one value")
+	}
+	return pairs, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -169,12 +221,17 @@ func (q *request) parameters() map[string]any {
 	return p
 }
 
+// parseBoolParam reads a boolean parameter that is present. An empty value
+// ("?dry_run", "?dry_run=", "dry_run":"") is a refusal, never false: for
+// dry_run, false means "write to the device".
 func parseBoolParam(name, v string) (bool, *httpError) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", "false", "0", "no":
+	case "false", "0", "no":
 		return false, nil
 	case "true", "1", "yes":
 		return true, nil
+	case "":
+		return false, badRequest("%s is empty: give %s=true or %s=false (leaving it out means false)", name, name, name)
 	}
 	return false, badRequest("%s must be true or false, not %q", name, truncate(v, 20))
 }
@@ -182,9 +239,11 @@ func parseBoolParam(name, v string) (bool, *httpError) {
 // parseRequest validates the parameters of action against the limits.
 func parseRequest(action string, p map[string]string, lim config.ControlLimits) (*request, *httpError) {
 	q := &request{action: action, target: p["target"], selector: p["selector"]}
-	var err *httpError
-	if q.dryRun, err = parseBoolParam("dry_run", p["dry_run"]); err != nil {
-		return nil, err
+	if v, ok := p["dry_run"]; ok {
+		var err *httpError
+		if q.dryRun, err = parseBoolParam("dry_run", v); err != nil {
+			return nil, err
+		}
 	}
 	_, hasTarget := p["target"]
 	_, hasSelector := p["selector"]

@@ -88,11 +88,11 @@ func variables(containerQuery string) []Variable {
 // container of the wrong type selected on arrival shows an empty dashboard.
 func dashLink(title, uid, tooltip string) Link {
 	return Link{
-		AsDropdown:  boolp(false),
+		AsDropdown:  new(false),
 		Icon:        "dashboard",
-		IncludeVars: boolp(false),
-		KeepTime:    boolp(true),
-		TargetBlank: boolp(false),
+		IncludeVars: new(false),
+		KeepTime:    new(true),
+		TargetBlank: new(false),
 		Title:       title,
 		Tooltip:     tooltip,
 		Type:        "link",

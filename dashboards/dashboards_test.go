@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -312,9 +313,7 @@ func metricTable(t *testing.T) map[string][]string {
 	if len(m) == 0 {
 		t.Fatal("collector.Metrics() is empty")
 	}
-	for n, l := range builtinMetrics {
-		m[n] = l
-	}
+	maps.Copy(m, builtinMetrics)
 	// The recording rules of the rule bundle (the fleet dashboard reads
 	// them): site-level ones carry site (and type), container-level ones the
 	// labels of the series they aggregate.
@@ -533,12 +532,12 @@ func outputLabels(e parser.Expr, table map[string][]string) (map[string]bool, bo
 		for l := range lhs {
 			out[l] = true
 		}
-		switch {
-		case x.Op == parser.LOR:
+		switch x.Op {
+		case parser.LOR:
 			for l := range rhs {
 				out[l] = true
 			}
-		case x.Op == parser.LAND || x.Op == parser.LUNLESS:
+		case parser.LAND, parser.LUNLESS:
 		default:
 			if x.VectorMatching != nil {
 				for _, l := range x.VectorMatching.Include {

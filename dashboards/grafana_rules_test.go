@@ -377,7 +377,7 @@ func judges(js []judge, vs *parser.VectorSelector) bool {
 		case labels.MatchEqual:
 			return slices.Contains(sensors, m.Value)
 		case labels.MatchRegexp:
-			for _, alt := range strings.Split(m.Value, "|") {
+			for alt := range strings.SplitSeq(m.Value, "|") {
 				if !slices.Contains(sensors, alt) {
 					return false
 				}

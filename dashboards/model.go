@@ -223,9 +223,6 @@ type Property struct {
 
 // ---- helpers -------------------------------------------------------------
 
-func f64(v float64) *float64 { return &v }
-func boolp(v bool) *bool     { return &v }
-
 // steps builds thresholds from a base colour and (value, colour) pairs.
 func steps(base string, pairs ...any) Thresholds {
 	t := Thresholds{Mode: "absolute", Steps: []Step{{Color: base}}}
@@ -239,7 +236,7 @@ func steps(base string, pairs ...any) Thresholds {
 		default:
 			panic("threshold value must be a number")
 		}
-		t.Steps = append(t.Steps, Step{Color: pairs[i+1].(string), Value: f64(v)})
+		t.Steps = append(t.Steps, Step{Color: pairs[i+1].(string), Value: new(v)})
 	}
 	return t
 }
@@ -377,7 +374,9 @@ func valuePanel(typ, title, desc, unit string, w, h int, targets []Target, optio
 	return p
 }
 
-func stat(title, desc, unit string, w, h int, targets ...Target) *Panel {
+// stat tiles are all 4 high today; h stays so every panel constructor reads
+// (title, desc, unit, w, h, targets).
+func stat(title, desc, unit string, w, h int, targets ...Target) *Panel { //nolint:unparam // see above
 	return valuePanel("stat", title, desc, unit, w, h, targets, map[string]any{
 		"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
 		"showPercentChange": false, "textMode": "auto", "wideLayout": true,
@@ -417,7 +416,9 @@ func stateTimeline(title, desc string, mappings []Mapping, w, h int, targets ...
 	return p
 }
 
-func table(title, desc, unit string, w, h int, targets ...Target) *Panel {
+// table takes a unit like the other panel constructors, though every table
+// today mixes columns and passes "none".
+func table(title, desc, unit string, w, h int, targets ...Target) *Panel { //nolint:unparam // see above
 	p := newPanel("table", title, desc, unit, w, h, targets)
 	p.FieldConfig.Defaults.Color = map[string]any{"mode": "thresholds"}
 	p.FieldConfig.Defaults.Custom = map[string]any{
@@ -455,9 +456,9 @@ func (p *Panel) mappings(m []Mapping) *Panel {
 	return p
 }
 
-func (p *Panel) minMax(min, max float64) *Panel {
-	p.FieldConfig.Defaults.Min = f64(min)
-	p.FieldConfig.Defaults.Max = f64(max)
+func (p *Panel) minMax(lo, hi float64) *Panel {
+	p.FieldConfig.Defaults.Min = new(lo)
+	p.FieldConfig.Defaults.Max = new(hi)
 	return p
 }
 
@@ -487,9 +488,8 @@ func (p *Panel) option(key string, v any) *Panel {
 	return p
 }
 
-func (p *Panel) transform(id string, opts map[string]any) *Panel {
+func (p *Panel) transform(id string, opts map[string]any) {
 	p.Transformations = append(p.Transformations, Transformation{ID: id, Options: opts})
-	return p
 }
 
 func prop(id string, v any) Property { return Property{ID: id, Value: v} }
@@ -532,7 +532,7 @@ func (l *layout) row(title string) {
 	l.newline()
 	l.open = nil
 	empty := []*Panel{}
-	l.panels = append(l.panels, &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: boolp(false), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}})
+	l.panels = append(l.panels, &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: new(false), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}})
 	l.y++
 }
 
@@ -540,7 +540,7 @@ func (l *layout) row(title string) {
 func (l *layout) collapsedRow(title string) {
 	l.newline()
 	empty := []*Panel{}
-	r := &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: boolp(true), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}}
+	r := &Panel{Type: "row", Title: title, ID: l.nextID(), Collapsed: new(true), Panels: &empty, GridPos: GridPos{H: 1, W: 24, X: 0, Y: l.y}}
 	l.panels = append(l.panels, r)
 	l.open = r
 	l.y++

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,17 +112,16 @@ const idleConnTimeout = 90 * time.Second
 // the exporter at an arbitrary address.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// DeviceURL builds the controller URL for an operation.
-func DeviceURL(address, operation string, extra url.Values) string {
-	base := address
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
+// URL builds the controller URL for an operation.
+func URL(address, operation string, extra url.Values) string {
 	q := url.Values{"operation": {operation}}
-	for k, v := range extra {
-		q[k] = v
+	maps.Copy(q, extra)
+	if !strings.Contains(address, "://") {
+		// url.URL escapes what a host:port may hold that a URL must
+		// escape (an IPv6 zone's %).
+		return (&url.URL{Scheme: "http", Host: address, Path: "/cooler", RawQuery: q.Encode()}).String()
 	}
-	return strings.TrimRight(base, "/") + "/cooler?" + q.Encode()
+	return strings.TrimRight(address, "/") + "/cooler?" + q.Encode()
 }
 
 // Call performs one operation and returns the decoded envelope. Any transport
@@ -147,7 +147,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if !payload.IsRead(operation) {
 		reqCtx = context.WithValue(reqCtx, noRetryKey{}, true) // a write is sent at most once
 	}
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, DeviceURL(address, operation, extra), nil)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, URL(address, operation, extra), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad request: %w", operation, err)
 	}
@@ -162,7 +162,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		}
 		return nil, fmt.Errorf("%s: request failed: %w", operation, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the limit or failed: nothing left to report
 
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)

@@ -142,9 +142,9 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// readLine appends one line (through its '\n') to head: at most max bytes,
+// readLine appends one line (through its '\n') to head: at most limit bytes,
 // and at most *budget for all lines together.
-func readLine(br *bufio.Reader, head *bytes.Buffer, max int, budget *int, what string) error {
+func readLine(br *bufio.Reader, head *bytes.Buffer, limit int, budget *int, what string) error {
 	n := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -153,8 +153,8 @@ func readLine(br *bufio.Reader, head *bytes.Buffer, max int, budget *int, what s
 		switch {
 		case *budget < 0:
 			return badResponse("response head larger than %d bytes", MaxResponseHeadBytes)
-		case n > max:
-			return badResponse("%s longer than %d bytes", what, max)
+		case n > limit:
+			return badResponse("%s longer than %d bytes", what, limit)
 		}
 		head.Write(chunk)
 		if err == nil {

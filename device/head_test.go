@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,10 +169,10 @@ func TestTransportDropsUnsolicitedAnswer(t *testing.T) {
 							return
 						}
 					}
-					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":"+string(rune('0'+n))+"}}")
+					_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":"+strconv.FormatInt(n, 10)+"}}")
 					if n == 1 {
 						<-sendLie
-						io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":9}}")
+						_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"ok\":true,\"params\":{\"conn\":9}}")
 						close(lieSent)
 					}
 				}
@@ -213,5 +215,25 @@ func TestBudgetReader(t *testing.T) {
 	n, err := io.Copy(io.Discard, b)
 	if n != 10<<10 || !errors.Is(err, ErrBadResponse) {
 		t.Errorf("read %d bytes, error %v", n, err)
+	}
+}
+
+// An IPv6 address with a zone (which config accepts) makes a valid URL.
+func TestURLEscapesZone(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8000":    "http://127.0.0.1:8000/cooler?operation=coolerState",
+		"[fe80::1%eth0]:80": "http://[fe80::1%25eth0]:80/cooler?operation=coolerState",
+		"http://h:1/":       "http://h:1/cooler?operation=coolerState",
+	} {
+		u := URL(addr, payload.OpCoolerState, nil)
+		if u != want {
+			t.Errorf("URL(%q) = %q, want %q", addr, u, want)
+		}
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Errorf("%q: %v", u, err)
+		} else if strings.Contains(addr, "%") && req.URL.Host != addr {
+			t.Errorf("%q: host %q, want %q", u, req.URL.Host, addr)
+		}
 	}
 }

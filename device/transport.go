@@ -107,7 +107,7 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		conn, reused := t.get(p), true
 		for conn != nil && idleConnUnusable(conn) {
-			conn.Close() // unsolicited bytes or closed by the controller
+			_ = conn.Close() // unsolicited bytes or closed by the controller
 			conn = t.get(p)
 		}
 		if conn == nil {
@@ -123,7 +123,7 @@ func (t *deviceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		conn.Close()
+		_ = conn.Close()
 		if reused && attempt == 0 && ctx.Err() == nil && errors.Is(err, errNoAnswer) && ctx.Value(noRetryKey{}) == nil {
 			continue // a stale keep-alive connection
 		}
@@ -221,7 +221,7 @@ func (t *deviceTransport) get(p *hostPool) net.Conn {
 		if now.Sub(ic.since) < t.idleTimeout {
 			return ic.conn
 		}
-		ic.conn.Close()
+		_ = ic.conn.Close()
 	}
 	return nil
 }
@@ -248,7 +248,7 @@ func (t *deviceTransport) sweep() {
 			if now.Sub(ic.since) < t.idleTimeout {
 				keep = append(keep, ic)
 			} else {
-				ic.conn.Close()
+				_ = ic.conn.Close()
 			}
 		}
 		clear(p.idle[len(keep):])
@@ -265,7 +265,7 @@ func (t *deviceTransport) CloseIdleConnections() {
 	defer t.mu.Unlock()
 	for host, p := range t.hosts {
 		for _, ic := range p.idle {
-			ic.conn.Close()
+			_ = ic.conn.Close()
 		}
 		p.idle = nil
 		if p.users == 0 {
@@ -303,7 +303,7 @@ func (b *pooledBody) Read(buf []byte) (int, error) {
 		return 0, errors.New("read on a closed body")
 	}
 	n, err := b.body.Read(buf)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		b.eof = true
 	} else if err != nil {
 		err = b.t.ioError(b.ctx, err)
@@ -323,7 +323,7 @@ func (b *pooledBody) Close() error {
 		_ = b.body.Close() // at EOF: no I/O
 		b.t.put(b.p, b.conn)
 	} else {
-		b.conn.Close() // first, so closing the body does not drain a long answer
+		_ = b.conn.Close() // first, so closing the body does not drain a long answer
 		_ = b.body.Close()
 	}
 	b.br.Reset(nil)

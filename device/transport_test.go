@@ -23,8 +23,8 @@ import (
 func okServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"ok":true,"method":"coolerState","params":{}}`)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprint(w, `{"ok":true,"method":"coolerState","params":{}}`)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -36,7 +36,7 @@ func okServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	return srv, &conns
 }
 
-func get(t *testing.T, c *http.Client, ctx context.Context, url string) (string, error) {
+func get(t *testing.T, ctx context.Context, c *http.Client, url string) (string, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestTransportIdleConnectionsHoldNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for round := range 3 {
 		for i, u := range urls {
-			if _, err := get(t, c, context.Background(), u); err != nil {
+			if _, err := get(t, context.Background(), c, u); err != nil {
 				t.Fatalf("round %d device %d: %v", round, i, err)
 			}
 		}
@@ -106,14 +106,14 @@ func TestTransportRetriesStaleConnection(t *testing.T) {
 				if req.URL.Query().Get("operation") == payload.OpReset {
 					resets.Add(1)
 				}
-				io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
 			}()
 		}
 	}()
 	client := NewClient("test", 1)
 	c := client.HTTP
 	for i := range 5 {
-		body, err := get(t, c, context.Background(), "http://"+ln.Addr().String()+"/cooler")
+		body, err := get(t, context.Background(), c, "http://"+ln.Addr().String()+"/cooler")
 		if err != nil || body != `{"ok":true}` {
 			t.Fatalf("request %d: %q %v", i, body, err)
 		}
@@ -155,7 +155,7 @@ func TestTransportHonoursContext(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		}
-		io.WriteString(w, "done")
+		_, _ = io.WriteString(w, "done")
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
@@ -164,21 +164,21 @@ func TestTransportHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := get(t, c, ctx, srv.URL+"/slow"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := get(t, ctx, c, srv.URL+"/slow"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("slow answer: %v, want the deadline", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("returned after %v", d)
 	}
 	// The slot was given back: a new request gets through.
-	if body, err := get(t, c, context.Background(), srv.URL+"/fast"); err != nil || body != "done" {
+	if body, err := get(t, context.Background(), c, srv.URL+"/fast"); err != nil || body != "done" {
 		t.Fatalf("after a timeout: %q %v", body, err)
 	}
 
 	// With the only slot taken, a second request waits until its deadline.
 	held := make(chan error, 1)
 	holdCtx, cancelHold := context.WithCancel(context.Background())
-	go func() { _, err := get(t, c, holdCtx, srv.URL+"/slow"); held <- err }()
+	go func() { _, err := get(t, holdCtx, c, srv.URL+"/slow"); held <- err }()
 	tr := c.Transport.(*deviceTransport)
 	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the condition", func() bool {
 		tr.mu.Lock()
@@ -188,7 +188,7 @@ func TestTransportHonoursContext(t *testing.T) {
 	})
 	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancelShort()
-	if _, err := get(t, c, short, srv.URL+"/fast"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := get(t, short, c, srv.URL+"/fast"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("request without a free slot: %v, want the deadline", err)
 	}
 	cancelHold()
@@ -244,7 +244,7 @@ func TestTransportIdleTimeout(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 
 	for range 2 {
-		if _, err := get(t, c, context.Background(), srv.URL); err != nil {
+		if _, err := get(t, context.Background(), c, srv.URL); err != nil {
 			t.Fatal(err)
 		}
 		advance(idleConnTimeout / 2)
@@ -253,7 +253,7 @@ func TestTransportIdleTimeout(t *testing.T) {
 		t.Fatalf("%d connections within the idle timeout, want 1", n)
 	}
 	advance(idleConnTimeout)
-	if _, err := get(t, c, context.Background(), srv.URL); err != nil {
+	if _, err := get(t, context.Background(), c, srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	if n := conns.Load(); n != 2 {

@@ -8,12 +8,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/mock"
+	"github.com/antspace-exporter/antspace_exporter/mock/mocktest"
 )
 
 // mockDevice is a mock container behind an instrumented HTTP server: it counts
@@ -62,10 +62,10 @@ func startDevice(t *testing.T, typ mock.Type) *mockDevice {
 	return d
 }
 
-func raise(max *atomic.Int64, v int64) {
+func raise(peak *atomic.Int64, v int64) {
 	for {
-		old := max.Load()
-		if v <= old || max.CompareAndSwap(old, v) {
+		old := peak.Load()
+		if v <= old || peak.CompareAndSwap(old, v) {
 			return
 		}
 	}
@@ -108,26 +108,15 @@ func (d *mockDevice) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d.Container.ServeHTTP(w, r)
+	d.ServeHTTP(w, r)
 }
 
-var epoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+var epoch = mocktest.Epoch
 
 // startMock starts a mock container on loopback for the test's lifetime.
 func startMock(t *testing.T, o mock.Options) *mock.Server {
 	t.Helper()
-	if o.Clock == nil {
-		o.Clock = mock.NewManualClock(epoch)
-	}
-	if o.Seed == 0 {
-		o.Seed = 42
-	}
-	s, err := mock.Start(o, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return mocktest.Start(t, o)
 }
 
 // exposition renders what c collects in the text format.

@@ -804,8 +804,8 @@ func (s *stack) mustAMAlerts(t *testing.T, sel map[string]string) []amAlert {
 
 // withMatchers adds label matchers to a selector such as `m` or `m{a="b"}`.
 func withMatchers(sel, matchers string) string {
-	if strings.HasSuffix(sel, "}") {
-		return strings.TrimSuffix(sel, "}") + "," + matchers + "}"
+	if before, ok := strings.CutSuffix(sel, "}"); ok {
+		return before + "," + matchers + "}"
 	}
 	return sel + "{" + matchers + "}"
 }

@@ -62,7 +62,7 @@ func startProcess(t *testing.T, logDir, name, bin string, args ...string) *proce
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "### %s %s\n", bin, strings.Join(args, " "))
+	_, _ = fmt.Fprintf(f, "### %s %s\n", bin, strings.Join(args, " ")) // a log header; the log is a debugging aid
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childAttr()

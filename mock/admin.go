@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -82,9 +83,7 @@ func (c *Container) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "GET /mock/reads":
 		c.mu.Lock()
 		out := map[string]int{OpCoolerState: 0, OpMinerInfo: 0}
-		for k, v := range c.reads {
-			out[k] = v
-		}
+		maps.Copy(out, c.reads)
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
 	case "POST /mock/clock/advance":

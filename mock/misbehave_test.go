@@ -222,7 +222,7 @@ func TestSlow(t *testing.T) {
 }
 
 // hangingRequest starts a coolerState request that hangs and waits until the mock has it.
-func hangingRequest(t *testing.T, s *Server, ctx context.Context) <-chan error {
+func hangingRequest(t *testing.T, ctx context.Context, s *Server) <-chan error {
 	t.Helper()
 	s.Misbehave(Misbehaviour{Kind: Hang})
 	before := s.Reads(OpCoolerState)
@@ -246,7 +246,7 @@ func hangingRequest(t *testing.T, s *Server, ctx context.Context) <-chan error {
 func TestHangEndsOnClientCancel(t *testing.T) {
 	s, _ := start(t, Options{})
 	ctx, cancel := context.WithCancel(t.Context())
-	errc := hangingRequest(t, s, ctx)
+	errc := hangingRequest(t, ctx, s)
 	select {
 	case err := <-errc:
 		t.Fatalf("hang ended before cancel: %v", err)
@@ -264,7 +264,7 @@ func TestHangEndsOnClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := hangingRequest(t, s, t.Context())
+	errc := hangingRequest(t, t.Context(), s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

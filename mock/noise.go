@@ -26,7 +26,8 @@ func hashString(s string) uint64 {
 
 // unit returns a deterministic value in [0,1) for (seed, key, n).
 func unit(seed int64, key string, n int64) float64 {
-	x := splitmix64(uint64(seed) ^ splitmix64(hashString(key)) ^ splitmix64(uint64(n)*0x632be59bd9b4e019))
+	// The conversions reinterpret the bits (negative seeds included); that is what a hash wants.
+	x := splitmix64(uint64(seed) ^ splitmix64(hashString(key)) ^ splitmix64(uint64(n)*0x632be59bd9b4e019)) //nolint:gosec // G115: see above
 	return float64(x>>11) / (1 << 53)
 }
 

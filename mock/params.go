@@ -2,6 +2,7 @@ package mock
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -51,9 +52,7 @@ func (c *Container) coolerParams(now time.Time) map[string]any {
 	for name, on := range c.sim.faults {
 		p[name] = on
 	}
-	for k, v := range c.pinned {
-		p[k] = v
-	}
+	maps.Copy(p, c.pinned)
 	return p
 }
 

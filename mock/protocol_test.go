@@ -322,7 +322,10 @@ func TestFaults(t *testing.T) {
 	if _, ok := imm.State()["power_relay_fault"]; ok {
 		t.Error("immersion sends power_relay_fault")
 	}
-	if hk3.SetFault("leakage_fault", false); hk3.State()["leakage_fault"] != false {
+	if err := hk3.SetFault("leakage_fault", false); err != nil {
+		t.Fatal(err)
+	}
+	if hk3.State()["leakage_fault"] != false {
 		t.Error("SetFault(false) did not clear")
 	}
 }

@@ -51,7 +51,7 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 
 // Close closes the listener and every connection, releasing hanging requests.
 func (s *Server) Close() error {
-	s.Container.Stop()
+	s.Stop()
 	err := s.srv.Close()
 	<-s.done
 	if errors.Is(err, http.ErrServerClosed) {

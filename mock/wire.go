@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,14 +37,7 @@ var WireKinds = []Kind{HeaderFlood, EndlessHeaderLine, EndlessStatusLine, Inform
 // reports a leak that does not exist.
 const UnsolicitedFault = "leakage_fault"
 
-func isWireKind(k Kind) bool {
-	for _, w := range WireKinds {
-		if w == k {
-			return true
-		}
-	}
-	return false
-}
+func isWireKind(k Kind) bool { return slices.Contains(WireKinds, k) }
 
 // misbehaveWire answers on the raw connection.
 func (c *Container) misbehaveWire(w http.ResponseWriter, m Misbehaviour, env envelope) {
@@ -60,11 +55,11 @@ func (c *Container) misbehaveWire(w http.ResponseWriter, m Misbehaviour, env env
 	go func() { // the container stopping ends the flood
 		select {
 		case <-c.done:
-			conn.Close()
+			_ = conn.Close() // ends the handler's writes; their errors end it
 		case <-finished:
 		}
 	}()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the client may have gone already
 
 	body, _ := json.Marshal(env)
 	flood := func(prefix string, line func(i int) string) {
@@ -95,21 +90,22 @@ func (c *Container) misbehaveWire(w http.ResponseWriter, m Misbehaviour, env env
 	case SwitchingProtocols:
 		flood("HTTP/1.1 101 Switching Protocols\r\nUpgrade: antspace\r\nConnection: Upgrade\r\n\r\n", func(int) string { return filler })
 	case HugeContentLength:
-		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", int64(1)<<40, body)
+		// bufio.Writer keeps a write error for Flush, which is checked.
+		_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", int64(1)<<40, body)
 		if bw.Flush() == nil {
 			waitClosed(conn)
 		}
 	case TrailerFlood:
-		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(body), body)
+		_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(body), body)
 		flood("0\r\n", func(i int) string { return "X-Trailer-" + strconv.Itoa(i) + ": " + filler[:64] + "\r\n" })
 	case UnsolicitedResponse:
-		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 		if bw.Flush() != nil {
 			return
 		}
 		// A second answer nobody asked for, sent a moment later so that it
 		// arrives while the connection sits idle in the client's pool.
-		lie := c.unsolicited(env)
+		lie := c.unsolicited()
 		t := time.NewTimer(50 * time.Millisecond)
 		defer t.Stop()
 		select {
@@ -117,7 +113,7 @@ func (c *Container) misbehaveWire(w http.ResponseWriter, m Misbehaviour, env env
 		case <-c.done:
 			return
 		}
-		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(lie), lie)
+		_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(lie), lie)
 		if bw.Flush() == nil {
 			waitClosed(conn)
 		}
@@ -125,12 +121,10 @@ func (c *Container) misbehaveWire(w http.ResponseWriter, m Misbehaviour, env env
 }
 
 // unsolicited is a coolerState answer claiming UnsolicitedFault.
-func (c *Container) unsolicited(env envelope) []byte {
+func (c *Container) unsolicited() []byte {
 	params := map[string]any{}
 	if p, ok := c.operate(OpCoolerState, nil).Params.(map[string]any); ok {
-		for k, v := range p {
-			params[k] = v
-		}
+		maps.Copy(params, p)
 	}
 	params[UnsolicitedFault] = true
 	b, _ := json.Marshal(envelope{OK: true, Method: OpCoolerState, Params: params})

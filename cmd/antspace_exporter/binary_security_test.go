@@ -255,7 +255,7 @@ control:
 		return err == nil && code == 200
 	})
 
-	for _, path := range []string{"/probe?target=imm", "/metrics", "/sd", "/config", "/", "/-/healthy"} {
+	for _, path := range []string{"/probe?target=imm", "/probe?target=imm&debug=true", "/logs?id=1", "/metrics", "/sd", "/config", "/", "/-/healthy"} {
 		for name, auth := range map[string]func(*http.Request){
 			"no credentials": nil, "wrong password": basic(user, "nope"), "unknown user": basic("nobody", password),
 			"bearer token": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+controlToken) },

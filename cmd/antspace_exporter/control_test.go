@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
@@ -188,5 +189,32 @@ func TestControlWithoutAction(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "/control/{reset,setpoint,cooling}") {
 		t.Errorf("POST /control: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A control hash below cost 10 loads with a loud warning naming the
+// credential, never the hash.
+func TestWeakControlHashWarnedAtLoad(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("weak-token"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "targets.yml")
+	inv := "containers:\n  - {name: hk3-001, address: \"127.0.0.1:8001\", type: hk3}\ncontrol:\n  tokens:\n    - {name: weakling, hash: \"" + string(hash) + "\"}\n"
+	if err := os.WriteFile(file, []byte(inv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	exp := newExporter(exporterOptions{logger: log.NewLogfmtLogger(logs), configFile: file, telemetryPath: "/metrics",
+		timeoutOffset: 0.5, maxRequests: 10, maxConns: 2})
+	if err := exp.reload(); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=warn msg="config warning"`) || !strings.Contains(out, `weakling`) || !strings.Contains(out, "cost 4, below 10") {
+		t.Errorf("no warning about the weak hash:\n%s", out)
+	}
+	if strings.Contains(out, string(hash)) {
+		t.Errorf("the log shows the hash:\n%s", out)
 	}
 }

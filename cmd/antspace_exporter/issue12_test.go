@@ -250,9 +250,7 @@ func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 	end := time.Now().Add(scrapeTimeout)
 	var wg sync.WaitGroup
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; time.Now().Before(end); i++ {
 				name := names[i%len(names)]
 				req, _ := http.NewRequest(http.MethodGet, base+"/probe?target="+name, nil)
@@ -271,7 +269,7 @@ func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 					firstBad.CompareAndSwap(nil, fmt.Sprintf("%s: %d %.300s", name, resp.StatusCode, body))
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	peak, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmHWM")

@@ -50,13 +50,16 @@ func run(args []string) int {
 		dangerous     = app.Flag("control.enable-dangerous-actions", "Allow /control/cooling (switching a container's cooling on or off). Off by default: stopping cooling under load destroys miners.").Bool()
 		hashSecret    = app.Flag("control.hash-secret", "Read a token or password from standard input, print its bcrypt hash for the control section of the config file, and exit.").Bool()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
+		proberLevel   = app.Flag("log.prober", "Level of the log lines about failed probes, unreadable fields and minerInfo failures (the debug view and landing page show them whatever the level). One of: [debug, info, warn, error]").Default("warn").Enum("debug", "info", "warn", "error")
+		proberRepeat  = app.Flag("log.prober.repeat-interval", "A target that keeps failing the same way is logged once, then once per this interval with the number of repeats left out; its recovery is logged at info. 0 logs every failed probe.").Default("1h").Duration()
+		historyLimit  = app.Flag("history.limit", "Recent probes, and separately recent failed probes, the landing page keeps with their log lines.").Default("100").Int()
 		logFormat     = app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
 	)
 	app.Version(version.Print("antspace_exporter"))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, flagError(app, args, err))
 		return 2
 	}
 
@@ -67,7 +70,11 @@ func run(args []string) int {
 	}
 
 	if *hashSecret {
-		if err := control.HashSecret(os.Stdin, os.Stdout); err != nil {
+		in, err := secretInput(os.Stdin, os.Stderr, realTerminal{})
+		if err == nil {
+			err = control.HashSecret(in, os.Stdout)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -84,6 +91,9 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		for _, w := range c.Warnings() {
+			fmt.Fprintln(os.Stderr, "WARNING:", w)
+		}
 		fmt.Printf("%s: valid, %d containers, modules: %v\n", *configFile, len(c.Containers), c.ModuleNames())
 		return 0
 	}
@@ -95,7 +105,7 @@ func run(args []string) int {
 		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
 		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxPerTarget: *maxPerTarget, maxConns: *maxConns,
 		maxUpstream: *maxUpstream, coalesceWindow: *coalesce,
-		dangerous: *dangerous,
+		dangerous: *dangerous, proberLevel: *proberLevel, proberRepeat: *proberRepeat, historyLimit: historyOption(*historyLimit),
 	})
 	e.registry.MustRegister(
 		versioncollector.NewCollector("antspace_exporter"),
@@ -142,6 +152,15 @@ func run(args []string) int {
 		}
 	}
 	return 0
+}
+
+// historyOption maps --history.limit to exporterOptions.historyLimit, where 0
+// means the default: --history.limit=0 keeps no recent probes.
+func historyOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -30,6 +30,8 @@ type probeHandler struct {
 	open          bool           // any host:port, not only the inventory
 	perTarget     *targetLimiter // in-flight probes per target address
 	probes        *prometheus.CounterVec
+	prober        *proberLog    // probe outcome lines: --log.prober level, repeats limited
+	history       *probeHistory // the landing page's last and recent probes
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +56,11 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	debug, err := debugParam(q["debug"])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	release, ok := h.perTarget.acquire(t.Address)
 	if !ok {
 		http.Error(w, fmt.Sprintf("too many concurrent probes of %s (limit %d, --web.max-requests-per-target); retry later", t.Address, h.perTarget.max), http.StatusServiceUnavailable)
@@ -66,30 +73,41 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	pl := newProbeLines(target, t, timeout)
+	ctx, cancel := context.WithTimeout(collector.WithReadTrace(r.Context(), pl.read), timeout)
 	defer cancel()
 	start := time.Now()
 	res := collector.Probe(ctx, h.client, t.Address, t.Settings())
 	res.Duration, res.Timeout = time.Since(start), timeout
-	h.logResult(target, t, res)
+	h.logResult(target, t, res, pl)
+	h.record(target, t, res, start, pl)
 
+	if debug {
+		serveDebug(w, pl, res, t)
+		return
+	}
 	serveGathered(w, r, res, h.logger) // the Result gathers itself (collector.Result.Gather)
 }
 
-func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result) {
+func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result, pl *probeLines) {
 	result := "success"
 	logger := log.With(h.logger, "target", target, "address", t.Address, "module", t.ModuleName)
 	if res.Type != "" {
 		logger = log.With(logger, "type", res.Type)
 	}
+	pl.outcome(res)
+	key := t.Address + "\x00" + t.ModuleName
 	if res.Err != nil {
 		result = "failure"
-		level.Error(logger).Log("msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
+		h.prober.problem(logger, key, "probe", res.Err.Error(), "msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
 	} else {
+		h.prober.resolved(logger, key, "probe", "probe succeeded again")
 		level.Debug(logger).Log("msg", "probe succeeded", "duration_seconds", res.Duration.Seconds())
 	}
 	if res.MinerErr != nil && res.Err == nil {
-		level.Warn(logger).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+		h.prober.problem(logger, key, "minerInfo", res.MinerErr.Error(), "msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	} else if res.Err == nil {
+		h.prober.resolved(logger, key, "minerInfo", "minerInfo read again")
 	}
 	if len(res.NotOK) > 0 {
 		level.Warn(logger).Log("msg", "the controller answered ok:false; what its params carry is exported (antspace_controller_ok 0)", "operations", strings.Join(res.NotOK, ","))
@@ -102,7 +120,10 @@ func (h *probeHandler) logResult(target string, t *config.Target, res *collector
 		for _, fe := range res.FieldErrors[:min(n, 10)] {
 			fields = append(fields, fe.String())
 		}
-		level.Warn(logger).Log("msg", "fields missing or unreadable", "count", n, "fields", strings.Join(fields, "; "))
+		joined := strings.Join(fields, "; ")
+		h.prober.problem(logger, key, "fields", joined, "msg", "fields missing or unreadable", "count", n, "fields", joined)
+	} else if res.Err == nil {
+		h.prober.resolved(logger, key, "fields", "all fields read again")
 	}
 	h.probes.WithLabelValues(t.ModuleName, result).Inc()
 }

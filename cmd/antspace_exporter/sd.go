@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 
 	"github.com/antspace-exporter/antspace_exporter/config"
@@ -34,9 +35,7 @@ func sdGroups(c *config.Config) []targetGroup {
 	groups := make([]targetGroup, 0, len(c.Containers))
 	for _, ct := range c.Containers {
 		labels := make(map[string]string, len(ct.Labels)+4)
-		for k, v := range ct.Labels {
-			labels[k] = v
-		}
+		maps.Copy(labels, ct.Labels)
 		labels["container"] = ct.Name
 		labels["type"] = ct.Type
 		labels["__param_module"] = ct.ModuleName()

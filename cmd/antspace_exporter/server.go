@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -49,9 +48,16 @@ type exporterOptions struct {
 	maxUpstream    int           // --upstream.max-concurrent; 0 = no bound
 	coalesceWindow time.Duration // --upstream.coalesce-window; 0 = off
 	dangerous      bool          // --control.enable-dangerous-actions
+	proberLevel    string        // --log.prober; "" = warn
+	proberRepeat   time.Duration // --log.prober.repeat-interval; 0 logs every failure
+	historyLimit   int           // --history.limit; 0 = defaultHistoryLimit
 }
 
 func newExporter(o exporterOptions) *exporter {
+	prober := newProberLog(o.proberLevel, o.proberRepeat)
+	if o.historyLimit == 0 {
+		o.historyLimit = defaultHistoryLimit
+	}
 	reg := prometheus.NewRegistry()
 	e := &exporter{
 		logger:        o.logger,
@@ -96,6 +102,8 @@ func newExporter(o exporterOptions) *exporter {
 		open:          e.open,
 		perTarget:     newTargetLimiter(o.maxPerTarget),
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
+		prober:        prober,
+		history:       newProbeHistory(o.historyLimit),
 	}
 	e.dangerous = o.dangerous
 	e.control = control.New(control.Options{
@@ -126,6 +134,9 @@ func (e *exporter) reload() error {
 		e.probe.probes.WithLabelValues(m, "failure")
 	}
 	level.Info(e.logger).Log("msg", "loaded config", "file", e.config.Path(), "containers", len(c.Containers), "modules", strings.Join(c.ModuleNames(), ","))
+	for _, w := range c.Warnings() {
+		level.Warn(e.logger).Log("msg", "config warning", "file", e.config.Path(), "warning", w)
+	}
 	if !c.HasInventory() && !e.open {
 		level.Warn(e.logger).Log("msg", "the inventory lists no containers: /probe accepts no target until it does (to probe any host:port, start without --config.file or with --probe.allow-any-target)", "file", e.config.Path())
 	}
@@ -136,6 +147,7 @@ func (e *exporter) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	limit := newRequestLimiter(e.maxRequests)
 	mux.Handle("/probe", limit.wrap(e.probe))
+	mux.Handle("/logs", &logsHandler{history: e.probe.history})
 	mux.Handle("/sd", &sdHandler{config: e.config})
 	mux.Handle("/config", &configHandler{config: e.config})
 	mux.Handle(control.Prefix, e.control)
@@ -187,14 +199,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 	}
 	var extra strings.Builder
 	fmt.Fprintf(&extra, "<h2>Control</h2><p>%s</p>", html.EscapeString(control.Summary(c, e.dangerous)))
-	if c.HasInventory() {
-		extra.WriteString("<h2>Containers</h2><ul>")
-		for _, ct := range c.Containers {
-			fmt.Fprintf(&extra, `<li><a href="/probe?target=%s">%s</a> (%s, %s)</li>`,
-				url.QueryEscape(ct.Name), html.EscapeString(ct.Name), html.EscapeString(ct.Type), html.EscapeString(ct.Address))
-		}
-		extra.WriteString("</ul>")
-	}
+	extra.WriteString(historyHTML(c, e.probe.history, time.Now()))
 	return web.NewLandingPage(web.LandingConfig{
 		Name:        "Antspace Exporter",
 		Description: "Prometheus exporter for Antspace HK3 and Immersion cooling containers",

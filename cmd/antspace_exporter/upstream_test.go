@@ -60,7 +60,7 @@ func TestProbesCoalesced(t *testing.T) {
 
 func grepUpstream(text string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.Contains(l, "antspace_exporter_upstream_") {
 			out = append(out, l)
 		}

@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -75,13 +75,19 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 
 // run serves until ctx is done and returns the exit code.
 func run(ctx context.Context, args []string, stderr io.Writer) int {
-	logger := log.With(log.NewLogfmtLogger(log.NewSyncWriter(stderr)), "ts", log.DefaultTimestampUTC)
+	// The exporter's log format (internal/logging), so a demo's lines read alike.
+	logger, _, _ := logging.New(stderr, "logfmt", "info", false)
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		level.Error(logger).Log("msg", "invalid flags", "err", err)
 		return 2
 	}
-	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(f.logLevel, level.InfoValue())))
+	filtered, _, err := logging.New(stderr, "logfmt", f.logLevel, false)
+	if err != nil {
+		level.Error(logger).Log("msg", "invalid flags", "err", err)
+		return 2
+	}
+	logger = filtered
 
 	specs, err := buildSpecs(f)
 	if err != nil {

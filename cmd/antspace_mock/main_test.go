@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -238,6 +239,13 @@ func TestRunFleetAndBulk(t *testing.T) {
 	for _, want := range []string{`msg="serving container" container=hot type=immersion address=127.0.0.1:`, "level=debug msg=request container=hot operation=coolerState", `msg="shutting down"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
+		}
+	}
+	// The exporter's line format (internal/logging): ts, level, then msg.
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		if !regexp.MustCompile(`^ts=\S+Z level=(debug|info|warn|error) msg=`).MatchString(line) {
+			t.Errorf("log line not in the common format: %q", line)
+			break
 		}
 	}
 	http.DefaultClient.CloseIdleConnections()

@@ -86,10 +86,24 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 
 // Snippet shortens a body for an error message.
 func Snippet(b []byte) string {
-	const max = 120
+	const limit = 120
 	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "…"
+	if len(s) > limit {
+		s = s[:limit] + "…"
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// DecodeParams reads an answer's params as an object's members (the last of
+// duplicate keys wins, as with encoding/json). The collector and the
+// /control read-back decode params with it.
+func DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("answer has no params")
+	}
+	params, ok := ObjectMembers(raw)
+	if !ok {
+		return nil, fmt.Errorf("params is not an object: %s", Truncate(raw))
+	}
+	return params, nil
 }

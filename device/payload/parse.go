@@ -130,9 +130,9 @@ func jsonKind(raw json.RawMessage) string {
 
 // Truncate shortens a raw value for an error message.
 func Truncate(raw []byte) string {
-	const max = 40
-	if len(raw) > max {
-		return string(raw[:max]) + "…"
+	const limit = 40
+	if len(raw) > limit {
+		return string(raw[:limit]) + "…"
 	}
 	return string(raw)
 }

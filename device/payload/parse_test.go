@@ -75,3 +75,15 @@ func TestParseBool(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeParams(t *testing.T) {
+	p, err := DecodeParams(json.RawMessage(` {"a": 1, "b": "x", "a": 2} `))
+	if err != nil || string(p["a"]) != "2" || string(p["b"]) != `"x"` || len(p) != 2 {
+		t.Errorf("members %v, err %v", p, err)
+	}
+	for raw, want := range map[string]string{``: "no params", `[1]`: "not an object", `"x"`: "not an object", `{"a":}`: "not an object"} {
+		if _, err := DecodeParams(json.RawMessage(raw)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", raw, err, want)
+		}
+	}
+}

@@ -45,8 +45,11 @@ func FreeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", err
+	}
+	return addr, nil
 }
 
 // MustFreeAddr is FreeAddr that fails the test on error.
@@ -62,6 +65,7 @@ func MustFreeAddr(t testing.TB) string {
 // debianPackages names the Debian package of the binaries the tests look for.
 var debianPackages = map[string]string{
 	"prometheus":              "prometheus",
+	"promtool":                "prometheus",
 	"alertmanager":            "prometheus-alertmanager",
 	"prometheus-alertmanager": "prometheus-alertmanager",
 }

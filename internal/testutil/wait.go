@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,10 +51,10 @@ func WaitFor(t testing.TB, timeout, every time.Duration, what string, cond func(
 	t.Helper()
 	ok, _ := poll(timeout, every, func() (bool, string) { return cond(), "" })
 	if !ok {
-		msg := ""
+		var msg strings.Builder
 		for _, d := range detail {
-			msg += "\n" + d()
+			msg.WriteString("\n" + d())
 		}
-		t.Fatalf("timed out after %s waiting for %s%s", timeout, what, msg)
+		t.Fatalf("timed out after %s waiting for %s%s", timeout, what, msg.String())
 	}
 }

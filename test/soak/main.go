@@ -81,6 +81,15 @@ func misbehaviours(scrape time.Duration) []mock.Misbehaviour {
 		{Kind: mock.ExtraFields},
 		{Kind: mock.HTTP500, Operation: "minerInfo"},
 		{Kind: mock.Hang, Operation: "minerInfo"},
+		// Controllers that break HTTP itself (issue #12).
+		{Kind: mock.NotOKParams},
+		{Kind: mock.HeaderFlood},
+		{Kind: mock.EndlessHeaderLine},
+		{Kind: mock.EndlessStatusLine},
+		{Kind: mock.InformationalFlood},
+		{Kind: mock.TrailerFlood},
+		{Kind: mock.HugeContentLength},
+		{Kind: mock.UnsolicitedResponse},
 	}
 }
 
