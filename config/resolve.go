@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
@@ -61,12 +62,8 @@ func (t *Target) Settings() collector.Settings {
 	}
 	if len(t.Module.Thresholds)+len(ct) > 0 {
 		s.Thresholds = make(map[string]float64, len(t.Module.Thresholds)+len(ct))
-		for k, v := range t.Module.Thresholds {
-			s.Thresholds[k] = v
-		}
-		for k, v := range ct {
-			s.Thresholds[k] = v
-		}
+		maps.Copy(s.Thresholds, t.Module.Thresholds)
+		maps.Copy(s.Thresholds, ct)
 	}
 	return s
 }

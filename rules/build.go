@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ func Build(s *Site) ([]byte, error) {
 		if gi > 0 {
 			b.WriteString("\n")
 		}
-		for _, line := range strings.Split(g.Comment, "\n") {
+		for line := range strings.SplitSeq(g.Comment, "\n") {
 			b.WriteString("  # " + line + "\n")
 		}
 		b.WriteString("  - name: " + scalar(g.Name) + "\n")
@@ -81,7 +82,7 @@ func writeBlock(b *strings.Builder, key, v string) {
 		return
 	}
 	b.WriteString(key + "|\n")
-	for _, l := range strings.Split(strings.TrimRight(v, "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(v, "\n"), "\n") {
 		b.WriteString("          " + l + "\n")
 	}
 }
@@ -296,9 +297,7 @@ func (a alert) rule(s *Site) Rule {
 	if a.fault != "" {
 		r.Labels["fault"] = a.fault
 	}
-	for k, v := range s.ExtraAlertLabels {
-		r.Labels[k] = v
-	}
+	maps.Copy(r.Labels, s.ExtraAlertLabels)
 	return r
 }
 

@@ -198,7 +198,7 @@ func TestRecordingRules(t *testing.T) {
 			if !recordNameRE.MatchString(r.Record) {
 				t.Errorf("%s: not level:metric:operations", r.Record)
 			}
-			level := strings.SplitN(r.Record, ":", 2)[0]
+			level, _, _ := strings.Cut(r.Record, ":")
 			rr := rule{Alert: r.Record, Expr: r.Expr}
 			for _, vs := range selectors(parseExpr(t, rr)) {
 				name := selectorName(vs)

@@ -64,7 +64,7 @@ func DefaultSite() *Site {
 // threshold names and invalid values are errors. Unset fields keep their
 // defaults.
 func LoadSite(path string) (*Site, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the site configuration the operator names with --config
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func normaliseSelector(sel string) (string, error) {
 	sel = strings.TrimSuffix(strings.TrimPrefix(sel, "{"), "}")
 	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + sel + "}")
 	if err != nil {
-		return "", fmt.Errorf("%q is not a list of label matchers: %v", sel, err)
+		return "", fmt.Errorf("%q is not a list of label matchers: %w", sel, err)
 	}
 	if len(ms) == 0 {
 		return "", fmt.Errorf("%q has no matcher", sel)
