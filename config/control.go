@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -98,6 +99,8 @@ type Control struct {
 	// AuthFailuresPerMinute is how many failed authentications one client
 	// address may make per minute (also the burst) before it gets 429.
 	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute,omitempty"`
+	// Site settings (control_site.go): approvals, batch and pending bounds.
+	ControlSite `yaml:",inline"`
 
 	all ControlCredentials // inline ones plus the credentials file's
 }
@@ -117,6 +120,9 @@ type ControlCredential struct {
 	Name    string            `yaml:"name"`
 	Hash    promconfig.Secret `yaml:"hash"`
 	Actions []string          `yaml:"actions,omitempty"`
+	// Selector scopes the credential to the inventory containers it matches
+	// (see scope.go); empty means every container.
+	Selector string `yaml:"selector,omitempty"`
 }
 
 // Allows reports whether the credential may perform action.
@@ -124,12 +130,7 @@ func (c *ControlCredential) Allows(action string) bool {
 	if len(c.Actions) == 0 {
 		return true
 	}
-	for _, a := range c.Actions {
-		if a == action {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.Actions, action)
 }
 
 // Credentials returns every configured token and user (inline and from the
@@ -165,6 +166,7 @@ func (ctl *Control) Limits() ControlLimits {
 		BatchConcurrency:      DefaultBatchConcurrency,
 		AuthFailuresPerMinute: DefaultAuthFailuresPerMin,
 	}
+	defaultSiteLimits(&l)
 	if ctl == nil {
 		return l
 	}
@@ -186,6 +188,7 @@ func (ctl *Control) Limits() ControlLimits {
 	if ctl.AuthFailuresPerMinute > 0 {
 		l.AuthFailuresPerMinute = ctl.AuthFailuresPerMinute
 	}
+	ctl.siteLimits(&l)
 	return l
 }
 
@@ -195,6 +198,7 @@ type ControlLimits struct {
 	Timeout, VerifyTimeout   time.Duration
 	BatchConcurrency         int
 	AuthFailuresPerMinute    int
+	SiteLimits
 }
 
 // validate checks the section as written, without reading the credentials
@@ -231,6 +235,14 @@ func (ctl *Control) validate() error {
 		return errors.New("control.batch_concurrency must not be negative")
 	case ctl.AuthFailuresPerMinute < 0:
 		return errors.New("control.auth_failures_per_minute must not be negative")
+	}
+	if err := ctl.validateSite(); err != nil {
+		return err
+	}
+	if ctl.CredentialsFile == "" { // otherwise loadFiles checks with the file's credentials
+		if err := ctl.validateApprovalHolders(all); err != nil {
+			return err
+		}
 	}
 	ctl.all = all
 	return nil
@@ -291,16 +303,19 @@ func (ctl *Control) loadFiles() error {
 	if err := validateAllCredentials(all); err != nil {
 		return err
 	}
+	if err := ctl.validateApprovalHolders(all); err != nil {
+		return err
+	}
 	ctl.all = all
 	return nil
 }
 
 func loadControlCredentials(path string) (*ControlCredentials, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(filepath.Clean(path)) // the config file names it
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
 	data, err := io.ReadAll(io.LimitReader(f, MaxControlCredentialsBytes+1))
 	if err != nil {
 		return nil, err
@@ -373,6 +388,9 @@ func validateCredentials(where string, creds []*ControlCredential) error {
 		// and an error message ends up in a log.
 		if _, err := bcrypt.Cost([]byte(c.Hash)); err != nil {
 			return fmt.Errorf("%s %q: hash is not a bcrypt hash (want $2a$/$2b$/$2y$, the cost and 53 characters, e.g. from `antspace_exporter --control.hash-secret`; the value is not shown)", where, c.Name)
+		}
+		if err := c.validateScope(where); err != nil {
+			return err
 		}
 		for _, a := range c.Actions {
 			known := false

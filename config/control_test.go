@@ -29,7 +29,8 @@ func TestControlDefaultsAndDisabled(t *testing.T) {
 		t.Error("control enabled without a control section")
 	}
 	l := c.Control.Limits()
-	want := ControlLimits{SetpointMin: 20, SetpointMax: 45, Timeout: 10 * time.Second, VerifyTimeout: 5 * time.Second, BatchConcurrency: 8, AuthFailuresPerMinute: 5}
+	want := ControlLimits{SetpointMin: 20, SetpointMax: 45, Timeout: 10 * time.Second, VerifyTimeout: 5 * time.Second, BatchConcurrency: 8, AuthFailuresPerMinute: 5,
+		SiteLimits: SiteLimits{MaxBatch: 50, BatchTimeout: time.Minute, ApprovalTimeout: 15 * time.Minute, MaxPendingApprovals: 20}}
 	if l != want {
 		t.Errorf("defaults %+v, want %+v", l, want)
 	}
@@ -86,7 +87,8 @@ func TestControlCredentialsInlineAndFile(t *testing.T) {
 	if !creds.Tokens[1].Allows(ActionReset) || creds.Tokens[1].Allows(ActionSetpoint) || !creds.Users[0].Allows(ActionCooling) {
 		t.Error("action scopes wrong")
 	}
-	want := ControlLimits{SetpointMin: 25, SetpointMax: 38.5, Timeout: 3 * time.Second, VerifyTimeout: time.Second, BatchConcurrency: 2, AuthFailuresPerMinute: 10}
+	want := ControlLimits{SetpointMin: 25, SetpointMax: 38.5, Timeout: 3 * time.Second, VerifyTimeout: time.Second, BatchConcurrency: 2, AuthFailuresPerMinute: 10,
+		SiteLimits: SiteLimits{MaxBatch: 50, BatchTimeout: time.Minute, ApprovalTimeout: 15 * time.Minute, MaxPendingApprovals: 20}}
 	if l := c.Control.Limits(); l != want {
 		t.Errorf("limits %+v, want %+v", l, want)
 	}
@@ -104,7 +106,7 @@ func TestControlInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: auth_failures_per_minute, batch_concurrency, credentials_file,`},
+		{"unknown key", "control:\n  token: x\n", `line 2: unknown key "token" in the control section; valid keys: approval_timeout, approvals, auth_failures_per_minute, batch_concurrency, batch_timeout, credentials_file,`},
 		{"unknown credential key", "control:\n  tokens:\n    - {name: a, hash: \"" + good + "\", token: plain}\n", `line 3: unknown key "token" in a control token or user (control: tokens:/users:); valid keys: actions, hash, name`},
 		{"plain text instead of hash", "control:\n  tokens:\n    - {name: a, hash: my-plain-token}\n", "not a bcrypt hash"},
 		{"missing hash", "control:\n  users:\n    - {name: a}\n", "hash is required"},
@@ -150,6 +152,10 @@ func TestExampleControlTokens(t *testing.T) {
 	}{
 		"demo-operator": {"demo-operator-token", ControlActions},
 		"demo-reset":    {"demo-reset-token", []string{ActionReset}},
+		"demo-approver": {"demo-approver-token", []string{ActionCooling}},
+	}
+	if c.Control.ApprovalsRequired(ActionCooling) != 2 {
+		t.Error("the example no longer gates cooling behind an approval (the demo shows it)")
 	}
 	creds := c.Control.Credentials()
 	if len(creds.Tokens) != len(want) {

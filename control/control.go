@@ -55,6 +55,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// EnableDangerous allows cooling on/off (DangerousFlag).
 	EnableDangerous bool
+	// Now is the clock of approval expiry; nil = time.Now.
+	Now func() time.Time
 }
 
 // Handler serves /control/.
@@ -78,6 +80,9 @@ type Handler struct {
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte
+
+	approvals *approvalStore
+	now       func() time.Time
 }
 
 // New returns the /control handler.
@@ -94,6 +99,11 @@ func New(o Options) *Handler {
 		compare:     bcrypt.CompareHashAndPassword,
 		actions:     config.ControlActionTable,
 		dummies:     map[int][]byte{},
+		approvals:   newApprovalStore(),
+		now:         o.Now,
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	h.setAuthCapacity(max(2, runtime.GOMAXPROCS(0)))
 	if h.logger == nil {
@@ -138,7 +148,11 @@ type audit struct {
 	status    int
 	result    string
 	message   string
+	detail    string // for the audit log only, never the client
 	results   []result
+	approval  *auditApproval
+	// containers a pending request is for (results name them otherwise)
+	containers []string
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -152,16 +166,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act, known := h.lookup(action)
+	known = known || action == endpointApprove || action == endpointPending
 	if !known {
 		h.refuse(w, a, &httpError{status: http.StatusNotFound, result: "not_found",
 			msg: fmt.Sprintf("unknown control action %q; use POST %s{%s}", truncate(action, 40), Prefix, strings.Join(config.ControlActions, ","))})
 		return
 	}
 	a.action = action
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	if want := methodFor(action); r.Method != want {
+		w.Header().Set("Allow", want)
 		h.refuse(w, a, &httpError{status: http.StatusMethodNotAllowed, result: "method_not_allowed",
-			msg: fmt.Sprintf("use POST %s%s", Prefix, action)})
+			msg: fmt.Sprintf("use %s %s%s", want, Prefix, action)})
 		return
 	}
 	// A web page must not drive a browser that holds basic-auth credentials
@@ -216,6 +231,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.who = p.who()
+	h.expire()
+	switch action {
+	case endpointApprove:
+		h.serveApprove(w, r, a, p, cfg)
+		return
+	case endpointPending:
+		h.servePending(w, r, a, p, cfg)
+		return
+	}
 	if !p.cred.Allows(action) {
 		h.refuse(w, a, &httpError{status: http.StatusForbidden, result: "forbidden",
 			msg: fmt.Sprintf("%s may not %s (allowed actions: %s)", a.who, action, strings.Join(p.cred.Actions, ", "))})
@@ -240,9 +264,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.params, a.dryRun = q.parameters(), q.dryRun
 
-	targets, herr := resolveTargets(cfg, q, act)
+	targets, herr := resolveTargets(cfg, q, act, p.cred, lim)
 	if herr != nil {
 		h.refuse(w, a, herr)
+		return
+	}
+	if h.holdForApproval(w, a, p, cfg, q, raw, targets) {
 		return
 	}
 	h.execute(w, r, a, q, targets, lim)
@@ -258,44 +285,6 @@ func (h *Handler) lookup(name string) (config.ControlAction, bool) {
 	return config.ControlAction{}, false
 }
 
-// resolveTargets maps target or selector to inventory containers; nothing
-// else can be written to.
-func resolveTargets(cfg *config.Config, q *request, act config.ControlAction) ([]*config.Container, *httpError) {
-	var targets []*config.Container
-	if q.target != "" {
-		ct, ok := cfg.Lookup(q.target)
-		if !ok {
-			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
-				msg: fmt.Sprintf("target %q is not in the inventory; only inventory containers can be controlled (names are listed at /sd)", truncate(q.target, 80))}
-		}
-		targets = []*config.Container{ct}
-	} else {
-		sel, herr := parseSelector(q.selector)
-		if herr != nil {
-			return nil, herr
-		}
-		for _, ct := range cfg.Containers {
-			if sel.matches(ct) {
-				targets = append(targets, ct)
-			}
-		}
-		if len(targets) == 0 {
-			return nil, &httpError{status: http.StatusNotFound, result: "not_found",
-				msg: fmt.Sprintf("selector %q matches no inventory container", truncate(q.selector, 80))}
-		}
-	}
-	var lacking []string
-	for _, ct := range targets {
-		if !act.Supports(collector.Type(ct.Type)) {
-			lacking = append(lacking, fmt.Sprintf("%s (%s)", ct.Name, ct.Type))
-		}
-	}
-	if len(lacking) > 0 {
-		return nil, badRequest("%s is not available on: %s; nothing was written", q.action, strings.Join(lacking, ", "))
-	}
-	return targets, nil
-}
-
 type errorAnswer struct {
 	Error  string `json:"error"`
 	Status int    `json:"status"`
@@ -303,7 +292,7 @@ type errorAnswer struct {
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, a *audit, e *httpError) {
-	a.status, a.result, a.message = e.status, e.result, e.msg
+	a.status, a.result, a.message, a.detail = e.status, e.result, e.msg, e.detail
 	act := a.action
 	if act == "unknown" {
 		act = ""
@@ -363,10 +352,16 @@ func (h *Handler) finish(a *audit) {
 			device = append(device, r.Container+"="+r.summary())
 		}
 		kv = append(kv, "containers", strings.Join(names, ","), "device", strings.Join(device, "; "))
+	} else if len(a.containers) > 0 {
+		kv = append(kv, "containers", strings.Join(a.containers, ","))
 	}
 	if a.message != "" && a.status >= 400 {
 		kv = append(kv, "err", a.message)
 	}
+	if a.detail != "" {
+		kv = append(kv, "detail", a.detail)
+	}
+	kv = a.approval.logFields(kv)
 	kv = append(kv, "duration_seconds", time.Since(a.start).Seconds())
 	lg := level.Info(h.logger)
 	if a.status >= 400 {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
@@ -30,7 +29,9 @@ type result struct {
 	Observed    map[string]any `json:"observed,omitempty"`
 	VerifyError string         `json:"verify_error,omitempty"`
 	Error       string         `json:"error,omitempty"`
-	Seconds     float64        `json:"duration_seconds"`
+	// Outcome is one of the outcome* constants (batch.go).
+	Outcome string  `json:"outcome"`
+	Seconds float64 `json:"duration_seconds"`
 }
 
 type deviceAnswer struct {
@@ -40,6 +41,8 @@ type deviceAnswer struct {
 
 func (r *result) summary() string {
 	switch {
+	case r.Outcome == outcomeNotSent:
+		return "not sent: " + r.Error
 	case r.Error != "":
 		return "error: " + r.Error
 	case r.Device == nil:
@@ -61,19 +64,23 @@ type answer struct {
 	// OK: every container accepted the write.
 	OK bool `json:"ok"`
 	// Verified: every container showed the change.
-	Verified bool     `json:"verified"`
-	Error    string   `json:"error,omitempty"`
-	Results  []result `json:"results"`
+	Verified bool   `json:"verified"`
+	Error    string `json:"error,omitempty"`
+	// Outcomes counts the results by outcome.
+	Outcomes map[string]int `json:"outcomes"`
+	// Approval says who asked and approved (approval-gated actions only).
+	Approval *approvalAnswer `json:"approval,omitempty"`
+	Results  []result        `json:"results"`
 }
 
 func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *request, targets []*config.Container, lim config.ControlLimits) {
-	ans := answer{Action: q.action, Target: q.target, Selector: q.selector, Parameters: q.parameters(), DryRun: q.dryRun}
+	ans := answer{Action: q.action, Target: q.target, Selector: q.selector, Parameters: q.parameters(), DryRun: q.dryRun, Approval: a.approval.answer()}
 	results := make([]result, len(targets))
 	if q.dryRun {
 		for i, ct := range targets {
-			results[i] = result{Container: ct.Name, Type: ct.Type, OK: true}
+			results[i] = result{Container: ct.Name, Type: ct.Type, OK: true, Outcome: outcomeDryRun}
 		}
-		ans.OK, ans.Results = true, results
+		ans.OK, ans.Results, ans.Outcomes = true, results, countOutcomes(results)
 		a.status, a.result, a.results = http.StatusOK, "dry_run", results
 		writeJSON(w, http.StatusOK, ans)
 		return
@@ -81,20 +88,9 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 
 	// A started write is seen through even if the client goes away, so the
 	// answer and the audit line always say what was sent; each device call is
-	// bounded by the control timeouts instead.
-	ctx := context.WithoutCancel(r.Context())
-	sem := make(chan struct{}, lim.BatchConcurrency)
-	var wg sync.WaitGroup
-	for i, ct := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = h.writeOne(ctx, ct, q, lim)
-		}()
-	}
-	wg.Wait()
+	// bounded by the control timeouts and the whole batch by batch_timeout
+	// instead.
+	results = h.runBatch(context.WithoutCancel(r.Context()), targets, q, lim)
 
 	failed, verified := 0, 0
 	for _, res := range results {
@@ -105,7 +101,7 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 			verified++
 		}
 	}
-	ans.Results = results
+	ans.Results, ans.Outcomes = results, countOutcomes(results)
 	ans.OK = failed == 0
 	ans.Verified = verified == len(results)
 	status := http.StatusOK
@@ -127,6 +123,9 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, a *audit, q *r
 	default:
 		a.result = "success"
 	}
+	if n := ans.Outcomes[outcomeNotSent]; n > 0 {
+		ans.Error += fmt.Sprintf(" (%d not sent: control.batch_timeout ran out before their turn)", n)
+	}
 	a.status, a.results, a.message = status, results, ans.Error
 	writeJSON(w, status, ans)
 }
@@ -144,6 +143,10 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 	}
 	if err != nil {
 		res.Error = err.Error()
+		res.Outcome = outcomeError
+		if errors.Is(err, context.DeadlineExceeded) {
+			res.Outcome = outcomeTimeout
+		}
 		res.Seconds = time.Since(start).Seconds()
 		return res
 	}
@@ -152,8 +155,12 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 	vctx, cancel := context.WithTimeout(ctx, lim.VerifyTimeout)
 	defer cancel()
 	res.Verified, res.Observed, err = h.verify(vctx, ct, q)
+	res.Outcome = outcomeVerified
 	if err != nil {
 		res.VerifyError = err.Error()
+	}
+	if !res.Verified {
+		res.Outcome = outcomeUnverified
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res

@@ -121,7 +121,7 @@ func checkRequest(t *testing.T, action string, q *request, lim config.ControlLim
 		sel, herr := parseSelector(q.selector)
 		if herr == nil {
 			for _, m := range sel {
-				if m.key == "" || m.value == "" || strings.ContainsAny(m.key, "!~") {
+				if m.Key == "" || m.Value == "" || strings.ContainsAny(m.Key, "!~") {
 					t.Fatalf("selector %q accepted with %+v", q.selector, m)
 				}
 			}
@@ -179,13 +179,15 @@ control:
   auth_failures_per_minute: 1000
   tokens:
     - {name: fuzz, hash: "` + string(hash) + `"}
+    - {name: fuzz-approver, hash: "` + string(hash) + `", selector: "site=dc1"}
+  approvals: {cooling: 2}
 `))
 	if err != nil {
 		f.Fatal(err)
 	}
 	h := New(Options{Config: staticConfig{cfg}, Client: device.NewClient("fuzz", 2), Logger: log.NewNopLogger(), EnableDangerous: true})
 	// The statuses docs/control.md lists; 500 is not one of them.
-	documented := map[int]bool{200: true, 207: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true, 415: true, 429: true, 502: true, 503: true}
+	documented := map[int]bool{200: true, 202: true, 207: true, 409: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true, 415: true, 429: true, 502: true, 503: true}
 
 	f.Fuzz(func(t *testing.T, action, query string, ct uint8, body []byte) {
 		r := fuzzRequest(action, query, ct, body)

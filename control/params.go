@@ -31,6 +31,7 @@ type httpError struct {
 	status int
 	result string // metric/audit result
 	msg    string
+	detail string // audit log only: what the client must not learn (e.g. out of scope)
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -312,41 +313,11 @@ func parseRequest(action string, p map[string]string, lim config.ControlLimits) 
 	return q, nil
 }
 
-// selector is a conjunction of label equalities over the inventory: the
-// container's labels plus name (alias container) and type.
-type selector []struct{ key, value string }
-
-func parseSelector(s string) (selector, *httpError) {
-	var sel selector
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		k, v, ok := strings.Cut(part, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" || strings.ContainsAny(k, "!~") {
-			return nil, badRequest("selector %q: want label=value pairs separated by commas, e.g. site=dc1,type=hk3 (only equality is supported)", truncate(s, 80))
-		}
-		if k == "container" {
-			k = "name"
-		}
-		sel = append(sel, struct{ key, value string }{k, v})
+// parseSelector parses the request's selector (syntax: config.Selector).
+func parseSelector(s string) (config.Selector, *httpError) {
+	sel, err := config.ParseSelector(s)
+	if err != nil {
+		return nil, badRequest("selector %q: %v", truncate(s, 80), err)
 	}
 	return sel, nil
-}
-
-func (sel selector) matches(ct *config.Container) bool {
-	for _, m := range sel {
-		var got string
-		switch m.key {
-		case "name":
-			got = ct.Name
-		case "type":
-			got = ct.Type
-		default:
-			got = ct.Labels[m.key]
-		}
-		if got != m.value {
-			return false
-		}
-	}
-	return true
 }

@@ -95,7 +95,9 @@ sed "s/127\.0\.0\.1:80/$DEMO_MOCK_HOST:80/" targets.example.yml >"$tmp/targets.y
 
 "$BIN/antspace_mock" --bulk "$tmp/mock-fleet.yml" &
 pids+=($!)
-"$BIN/antspace_exporter" --config.file "$tmp/targets.yml" --web.listen-address "$EXPORTER_ADDR" &
+# Cooling on/off is enabled for the demo's approval round trip; the example
+# config still makes it wait for a second credential (control.approvals).
+"$BIN/antspace_exporter" --config.file "$tmp/targets.yml" --web.listen-address "$EXPORTER_ADDR" --control.enable-dangerous-actions &
 pids+=($!)
 
 wait_http "http://$DEMO_MOCK_HOST:8001/cooler?operation=coolerState" "mock hk3-001"
@@ -173,4 +175,22 @@ Change a setpoint the same way:
 
 Ctrl-C stops everything.
 TXT
+# --- approval round trip (docs/control.md#approvals) ---
+# cooling needs two credentials in targets.example.yml: demo-operator asks,
+# demo-approver (scoped to site=demo) approves, then it runs. state=on is
+# harmless: the mock's cooling is already on.
+approval_demo() {
+  local base="http://$EXPORTER_ADDR/control" ans code id
+  ans=$(curl -sS -w '\n%{http_code}' -X POST -H 'Authorization: Bearer demo-operator-token' "$base/cooling?target=imm-001&state=on")
+  code=${ans##*$'\n'}
+  id=$(printf '%s' "$ans" | sed -n 's/.*"approval_id": "\([0-9a-f]*\)".*/\1/p')
+  echo "Approval round trip (cooling needs 2 credentials):"
+  echo "  demo-operator  POST $base/cooling?target=imm-001&state=on  -> $code (waiting), approval_id=$id"
+  if [ "$code" != 202 ] || [ -z "$id" ]; then echo "  unexpected answer: ${ans%$'\n'*}" >&2; return 0; fi
+  echo "  open requests: curl -H 'Authorization: Bearer demo-approver-token' $base/pending"
+  ans=$(curl -sS -w '\n%{http_code}' -X POST -H 'Authorization: Bearer demo-approver-token' "$base/approve?id=$id")
+  echo "  demo-approver  POST $base/approve?id=$id  -> ${ans##*$'\n'} (executed, $(printf '%s' "$ans" | grep -m1 -o '"verified": [a-z]*'))"
+}
+approval_demo
+# --- end approval round trip ---
 wait -n "${pids[@]}"

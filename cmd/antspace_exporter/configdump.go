@@ -14,7 +14,14 @@ import (
 // so redaction follows the type, not the key's name (config.TestSecretsTyped
 // keeps secret-looking fields typed).
 func configYAML(c *config.Config) ([]byte, error) {
-	return yaml.Marshal(c)
+	var doc yaml.Node
+	if err := doc.Encode(c); err != nil {
+		return nil, err
+	}
+	if err := addCredentialScopes(&doc, c); err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(&doc)
 }
 
 // configHandler serves /config: the loaded inventory (modules with their

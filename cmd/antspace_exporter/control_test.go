@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,16 @@ func TestControlDemoCurlLines(t *testing.T) {
 
 func TestControlDangerousFlag(t *testing.T) {
 	srv, mocks, _ := demoEnv(t, true)
+	// The example gates cooling behind a second credential's approval.
 	code, body := controlPost(t, srv.URL+"/control/cooling?target=imm-001&state=off", "demo-operator-token")
+	if code != http.StatusAccepted || mocks["imm-001"].State()["one_pump"] != true {
+		t.Fatalf("cooling off before approval: %d %s", code, body)
+	}
+	id := regexp.MustCompile(`"approval_id": "([0-9a-f]{32})"`).FindStringSubmatch(body)
+	if id == nil {
+		t.Fatalf("no approval_id: %s", body)
+	}
+	code, body = controlPost(t, srv.URL+"/control/approve?id="+id[1], "demo-approver-token")
 	if code != http.StatusOK || !strings.Contains(body, `"verified": true`) {
 		t.Fatalf("cooling off: %d %s", code, body)
 	}

@@ -199,6 +199,7 @@ func (e *exporter) landingPage() (http.Handler, error) {
 	}
 	var extra strings.Builder
 	fmt.Fprintf(&extra, "<h2>Control</h2><p>%s</p>", html.EscapeString(control.Summary(c, e.dangerous)))
+	writeControlScopes(&extra, c)
 	extra.WriteString(historyHTML(c, e.probe.history, time.Now()))
 	return web.NewLandingPage(web.LandingConfig{
 		Name:        "Antspace Exporter",
