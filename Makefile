@@ -12,7 +12,7 @@ LDFLAGS    = $(LDFLAGS_EXTRA) -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(
              -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 GOFLAGS_BUILD = -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak release clean
+.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak release clean prom3 mixin
 
 # Build and test with the toolchain go.mod names (fetched through the module
 # proxy when the installed Go is older), so vulncheck judges the standard
@@ -30,10 +30,10 @@ build:
 # Alertmanager when installed).
 #
 # TEST_TIMEOUT bounds the whole go test run per package binary: more than
-# twice the slowest package on a loaded 2-core machine (see docs/testing.md),
-# so that it only ends a test that hangs.
-TEST_TIMEOUT ?= 20m
-test: lint build vulncheck
+# twice the slowest package on a loaded 2-core machine (see docs/testing.md;
+# e2e runs on two Prometheus versions), so that it only ends a test that hangs.
+TEST_TIMEOUT ?= 30m
+test: lint build vulncheck prom3
 	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
@@ -47,9 +47,23 @@ lint:
 	@if [ -z "$(GOLANGCI_LINT)" ]; then echo "golangci-lint not found on PATH or in \$$(go env GOPATH)/bin; run: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
 
-# docs/metrics.md is generated from the metric table in collector/.
+# docs/metrics.md is generated from the metric table in collector/; the rule
+# file and the dashboards from rules/ and dashboards/ (cmd/antspace_mixin).
 docs:
 	$(GO) run ./tools/metricsdoc > docs/metrics.md
+	$(GO) generate ./rules ./dashboards
+
+# Render the rules and dashboards for a site: make mixin SITE=site.yml OUT=dir
+SITE ?=
+OUT  ?= $(BIN)/mixin
+mixin:
+	$(GO) run ./cmd/antspace_mixin $(if $(SITE),--config $(SITE)) --output-dir $(OUT)
+
+# Prometheus 3 (prometheus, promtool) for the rule and end-to-end tests, built
+# once from the module proxy into $(HOME)/.cache/antspace/prom3 (see
+# scripts/prom3.sh; ANTSPACE_PROM3_DIR overrides the directory).
+prom3:
+	GO=$(GO) ./scripts/prom3.sh
 
 demo: build
 	BIN=$(BIN) ./scripts/demo.sh

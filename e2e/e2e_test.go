@@ -51,6 +51,8 @@ type stack struct {
 	am           amAPI
 	webhook      *webhookRecorder
 	token        string // bearer token for /control
+	inventory    string // the exporter's inventory file
+	controlYAML  string // its control: section
 }
 
 func (s *stack) container(name string) *fleetContainer {
@@ -70,10 +72,16 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end suite skipped in -short mode")
 	}
-	promBin := testutil.RequireBinary(t, "prometheus")
 	amBin := testutil.RequireBinary(t, "prometheus-alertmanager", "alertmanager")
-	s := setup(t, promBin, amBin)
+	for _, b := range testutil.PromBuilds() {
+		t.Run(b.Name, func(t *testing.T) {
+			b.Require(t)
+			runEndToEnd(t, setup(t, b.Prometheus, amBin, setupOptions{}))
+		})
+	}
+}
 
+func runEndToEnd(t *testing.T, s *stack) {
 	start := time.Now()
 	steps := []struct {
 		name string
@@ -94,7 +102,15 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("scenarios took %v", time.Since(start).Round(100*time.Millisecond))
 }
 
-func setup(t *testing.T, promBin, amBin string) *stack {
+// setupOptions vary the stack: a site's rendered bundle and job names, a
+// different fleet.
+type setupOptions struct {
+	rulesDir string            // rule files to load; "" = the committed rules/
+	jobNames map[string]string // scrape jobs renamed in examples/prometheus.yml
+	fleet    []*fleetContainer // nil = the demo's four containers
+}
+
+func setup(t *testing.T, promBin, amBin string, o setupOptions) *stack {
 	root := repoRoot(t)
 	dir := t.TempDir()
 	s := &stack{root: root, dir: dir}
@@ -112,11 +128,14 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 
 	// The fleet: names as in the demo (targets.example.yml), since the static
 	// job of examples/prometheus.yml lists hk3-002 and imm-002 by name.
-	s.fleet = []*fleetContainer{
-		{Name: "hk3-001", Type: mock.HK3, Seed: 1, Site: "demo", Row: "1"},
-		{Name: "hk3-002", Type: mock.HK3, Seed: 2, Site: "demo", Row: "1"},
-		{Name: "imm-001", Type: mock.Immersion, Seed: 3, Site: "demo", Row: "2"},
-		{Name: "imm-002", Type: mock.Immersion, Seed: 4, Site: "demo", Row: "2"},
+	s.fleet = o.fleet
+	if s.fleet == nil {
+		s.fleet = []*fleetContainer{
+			{Name: "hk3-001", Type: mock.HK3, Seed: 1, Site: "demo", Row: "1"},
+			{Name: "hk3-002", Type: mock.HK3, Seed: 2, Site: "demo", Row: "1"},
+			{Name: "imm-001", Type: mock.Immersion, Seed: 3, Site: "demo", Row: "2"},
+			{Name: "imm-002", Type: mock.Immersion, Seed: 4, Site: "demo", Row: "2"},
+		}
 	}
 	for _, c := range s.fleet {
 		c.start(t, "127.0.0.1:0")
@@ -141,6 +160,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	control := fmt.Sprintf("control:\n  tokens:\n    - name: e2e-operator\n      hash: %q\n      actions: [reset, setpoint]\n", hash)
 
 	inv := filepath.Join(dir, "inventory.yml")
+	s.inventory, s.controlYAML = inv, control
 	if err := os.WriteFile(inv, []byte(inventory(s.fleet, control)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +175,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		Root: root, OutDir: filepath.Join(dir, "config"),
 		ExporterAddr: s.exporterAddr, AlertmanagerAddr: amAddr, WebhookAddr: s.webhook.addr(),
 		Interval: interval, Speedup: speedup,
+		RulesDir: o.rulesDir, JobNames: o.jobNames,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -173,6 +173,9 @@ type fleetContainer struct {
 	Site string
 	Row  string
 	Addr string
+	// Thresholds is the inventory's thresholds: flow map, e.g.
+	// {hk3_supply_liquid_temp_low_celsius: 30}; "" for none.
+	Thresholds string
 
 	mu  sync.Mutex
 	srv *mock.Server
@@ -226,6 +229,9 @@ func inventory(fleet []*fleetContainer, extra string) string {
 	b.WriteString("modules:\n  hk3: {timeout: 5s}\n  immersion: {timeout: 5s}\ncontainers:\n")
 	for _, c := range fleet {
 		fmt.Fprintf(&b, "  - name: %s\n    address: %q\n    type: %s\n    labels: {site: %s, row: %q}\n", c.Name, c.Addr, c.Type, c.Site, c.Row)
+		if c.Thresholds != "" {
+			fmt.Fprintf(&b, "    thresholds: %s\n", c.Thresholds)
+		}
 	}
 	b.WriteString(extra)
 	return b.String()

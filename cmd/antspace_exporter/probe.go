@@ -89,7 +89,7 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer cancel()
 	start := time.Now()
-	res := collector.Probe(ctx, h.client, t.Address, t.Module.Settings(t.ModuleName))
+	res := collector.Probe(ctx, h.client, t.Address, t.Settings())
 	res.Duration, res.Timeout = time.Since(start), timeout
 	h.logResult(target, t, res, pl)
 	h.record(target, t, res, start, pl)
