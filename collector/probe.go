@@ -34,7 +34,10 @@ type Settings struct {
 	Scales        map[string]float64 // per device field, overrides the default factor
 	SkipMinerInfo bool
 	MaxBodyBytes  int64 // 0 keeps the client's limit
-	MaxMiners     int   // miners exported per probe; 0 = DefaultMaxMiners
+	// Thresholds are the container's alert-threshold overrides (inventory
+	// module and container), exposed as antspace_alert_threshold{name}.
+	Thresholds map[string]float64
+	MaxMiners  int // miners exported per probe; 0 = DefaultMaxMiners
 }
 
 func (s Settings) maxMiners() int {
@@ -71,6 +74,7 @@ type Result struct {
 	NotOK []string
 
 	minerSkipped bool
+	thresholds   []sample // antspace_alert_threshold, sorted by name
 	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
 	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
@@ -94,7 +98,7 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 // series is every sample of the probe: the probe-level ones, then the
 // device's.
 func (r *Result) series() []sample {
-	all := make([]sample, 0, 5+len(r.samples))
+	all := make([]sample, 0, 5+len(r.thresholds)+len(r.samples))
 	all = append(all,
 		sample{m: metricUp, value: boolValue(r.Up())},
 		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
@@ -104,6 +108,7 @@ func (r *Result) series() []sample {
 	if !r.minerSkipped {
 		all = append(all, sample{m: metricMinerInfoUp, value: boolValue(r.MinerErr == nil)})
 	}
+	all = append(all, r.thresholds...)
 	if r.minersParsed {
 		all = append(all, sample{m: metricMinersDropped, value: float64(r.MinersDropped)})
 	}
@@ -127,6 +132,16 @@ type Reader interface {
 // returns later than ctx allows: the context reaches every read.
 func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
+	if len(s.Thresholds) > 0 {
+		names := make([]string, 0, len(s.Thresholds))
+		for n := range s.Thresholds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			r.thresholds = append(r.thresholds, sample{m: metricAlertThreshold, value: s.Thresholds[n], pairs: labelPairs(metricAlertThreshold.labels, []string{n})})
+		}
+	}
 	rd = traced(ctx, rd)
 
 	var (
@@ -135,11 +150,9 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 		minerErr error
 	)
 	if !s.SkipMinerInfo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			minerEnv, minerErr = rd.Read(ctx, address, payload.OpMinerInfo, s.MaxBodyBytes)
-		}()
+		})
 	}
 	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
 	notOK := r.envelope(payload.OpCoolerState, coolerEnv, &err)
@@ -202,6 +215,24 @@ func (r *Result) fieldError(name string, err error) {
 	r.FieldErrors = append(r.FieldErrors, FieldError{Field: name, Reason: err.Error()})
 }
 
+// paramKeys are the params members the field tables read, so decoding
+// params copies only the names of unknown fields out of the body.
+var paramKeys = func() payload.Keys {
+	names := []string{"miner_info"}
+	for _, sc := range schemas {
+		for i := range sc.fields {
+			names = append(names, sc.fields[i].field)
+		}
+		for k := range sc.special {
+			names = append(names, k)
+		}
+	}
+	for i := range minerSummaryFields {
+		names = append(names, minerSummaryFields[i].field)
+	}
+	return payload.NewKeys(names...)
+}()
+
 // detectType decides a container's type from which fields it sends.
 func detectType(params map[string]json.RawMessage) (Type, error) {
 	best, bestScore, tie := Type(""), 0, false
@@ -226,7 +257,7 @@ func detectType(params map[string]json.RawMessage) (Type, error) {
 }
 
 func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
-	params, err := payload.DecodeParams(raw)
+	params, err := paramKeys.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("coolerState: %w", err)
 	}
@@ -375,7 +406,7 @@ func isQuoted(raw json.RawMessage) bool {
 }
 
 func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
-	params, err := payload.DecodeParams(raw)
+	params, err := paramKeys.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
@@ -437,20 +468,24 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
-	sort.Slice(miners, func(i, j int) bool { return miners[i].ip < miners[j].ip })
+	slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	// The label pairs of all miners' series come from one allocation each
+	// (see minerSlab); a probe's samples grow once.
+	slab := newMinerSlab(len(miners))
+	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !payload.EachMember(mr.table, func(k string, v []byte) {
-			if i, ok := minerFieldIndex[k]; ok {
+		if mr.table != nil && !payload.EachMemberBytes(mr.table, func(k, v []byte) {
+			if i, ok := minerFieldIndex[string(k)]; ok {
 				values[i] = v
 			}
 		}) {
 			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
 			continue
 		}
-		pair := minerPair(ip) // the miner's label, shared by its series
+		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
 		for i := range minerFields {
 			f := &minerFields[i]
 			rawValue := values[i]
@@ -462,11 +497,11 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v, pair)
+			r.addMinerField(f, v, pair, slab)
 		}
 		model, _ := payload.ParseString(values[len(minerFields)])
 		firmware, _ := payload.ParseString(values[len(minerFields)+1])
-		r.addMinerIdentity(pair, model, firmware)
+		r.addMinerIdentity(pair, model, firmware, slab)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,19 +89,15 @@ func NewClient(userAgent string, maxConnsPerDevice int) *Client {
 	if maxConnsPerDevice <= 0 {
 		maxConnsPerDevice = DefaultMaxConnsPerDevice
 	}
-	// For anything but plain http:// GETs (not used by the exporter today).
-	fallback := &http.Transport{
-		Proxy:               nil, // devices are on the site network; never go through a proxy
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: maxConnsPerDevice,
-		MaxConnsPerHost:     maxConnsPerDevice,
-		IdleConnTimeout:     idleConnTimeout,
-	}
-	return &Client{
-		HTTP:         &http.Client{Transport: newDeviceTransport(maxConnsPerDevice, idleConnTimeout, fallback), CheckRedirect: noRedirects},
+	c := &Client{
+		HTTP:         &http.Client{CheckRedirect: noRedirects},
 		UserAgent:    userAgent,
 		MaxBodyBytes: DefaultMaxBodyBytes,
 	}
+	// Anything but plain http:// GETs (not used by the exporter today)
+	// goes through net/http's Transport.
+	c.UseTransport(TransportDevice, maxConnsPerDevice)
+	return c
 }
 
 // idleConnTimeout closes a connection to a controller unused for this long.
@@ -165,7 +160,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	defer func() { _ = resp.Body.Close() }() // read to the limit or failed: nothing left to report
 
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)
+		return nil, &BodyLimitError{Operation: operation, Limit: limit, ContentLength: resp.ContentLength}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
@@ -175,7 +170,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return nil, fmt.Errorf("%s: reading body: %w", operation, err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s: body larger than the %d-byte limit", operation, limit)
+		return nil, &BodyLimitError{Operation: operation, Limit: limit}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, payload.Snippet(body))
@@ -188,4 +183,21 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return env, fmt.Errorf("%s: device answered ok:false", operation)
 	}
 	return env, nil
+}
+
+// BodyLimitError is the error of an answer larger than the body limit
+// (MaxBodyBytes, a module's max_body_bytes): the body was not read past it.
+type BodyLimitError struct {
+	Operation string
+	Limit     int64
+	// ContentLength is the length the answer announced when it was refused
+	// before reading; 0 when the body was cut off at the limit.
+	ContentLength int64
+}
+
+func (e *BodyLimitError) Error() string {
+	if e.ContentLength > 0 {
+		return fmt.Sprintf("%s: body larger than the %d-byte limit (Content-Length %d)", e.Operation, e.Limit, e.ContentLength)
+	}
+	return fmt.Sprintf("%s: body larger than the %d-byte limit", e.Operation, e.Limit)
 }
