@@ -126,15 +126,7 @@ type ControlCredential struct {
 
 // Allows reports whether the credential may perform action.
 func (c *ControlCredential) Allows(action string) bool {
-	if len(c.Actions) == 0 {
-		return true
-	}
-	for _, a := range c.Actions {
-		if a == action {
-			return true
-		}
-	}
-	return false
+	return len(c.Actions) == 0 || slices.Contains(c.Actions, action)
 }
 
 // Credentials returns every configured token and user (inline and from the
@@ -315,11 +307,11 @@ func (ctl *Control) loadFiles() error {
 }
 
 func loadControlCredentials(path string) (*ControlCredentials, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the credentials_file the operator configured
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	data, err := io.ReadAll(io.LimitReader(f, MaxControlCredentialsBytes+1))
 	if err != nil {
 		return nil, err
