@@ -30,7 +30,7 @@ func (c *Config) Resolve(target, module string, open bool) (*Target, error) {
 		}
 		addr, err := NormalizeAddress(target)
 		if err != nil {
-			return nil, fmt.Errorf("target %q is neither an inventory name nor host:port: %v", target, err)
+			return nil, fmt.Errorf("target %q is neither an inventory name nor host:port: %w", target, err)
 		}
 		t.Address, t.ModuleName = addr, ModuleAuto
 	}

@@ -36,7 +36,7 @@ func (p *principal) who() string {
 
 // TokenHeader carries a control token when the Authorization header is taken
 // by the web layer's basic auth.
-const TokenHeader = "X-Antspace-Token"
+const TokenHeader = "X-Antspace-Token" //nolint:gosec // G101: a header name, not a credential
 
 var (
 	errNoCredentials  = errors.New("no credentials: send 'Authorization: Bearer <token>', '" + TokenHeader + ": <token>' or HTTP basic auth")

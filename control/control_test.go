@@ -116,7 +116,7 @@ func TestActionsReachDeviceAndVerify(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t, envOptions{dangerous: true})
-			target := strings.Split(tc.wantWrite, ":")[0]
+			target, _, _ := strings.Cut(tc.wantWrite, ":")
 			s := env.mocks[target]
 			if tc.setup != nil {
 				tc.setup(s)
@@ -631,7 +631,7 @@ func TestNoSecretInLogsOrAnswers(t *testing.T) {
 	}
 	// The wrong secret may appear only where it was sent as a parameter
 	// value (celsius), never from a credential.
-	for _, line := range strings.Split(logs, "\n") {
+	for line := range strings.SplitSeq(logs, "\n") {
 		if strings.Contains(line, wrongSecret[:10]) && !strings.Contains(line, "celsius must be a number") {
 			t.Errorf("log line contains the wrong secret outside a parameter: %s", line)
 		}
