@@ -59,10 +59,7 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := exp.routes()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Cleanup(exp.client.HTTP.CloseIdleConnections)

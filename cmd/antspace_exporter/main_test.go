@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,10 +61,7 @@ func newTestEnv(t *testing.T, allowAny bool, containers map[string]mock.Type, op
 	if err := env.exp.reload(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := env.exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := env.exp.routes()
 	env.server = httptest.NewServer(h)
 	t.Cleanup(env.server.Close)
 	return env
@@ -75,9 +73,7 @@ func (e *testEnv) get(t *testing.T, path string, header http.Header) (int, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 	return do(t, req)
 }
 
@@ -289,7 +285,7 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	for _, line := range strings.Split(body, "\n") {
+	for line := range strings.SplitSeq(body, "\n") {
 		if strings.HasPrefix(line, "antspace_") && !strings.HasPrefix(line, "antspace_exporter_") {
 			t.Errorf("device metric on /metrics: %s", line)
 		}
@@ -318,7 +314,7 @@ func TestMaxRequests(t *testing.T) {
 	l := newRequestLimiter(1)
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	h := l.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := l.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		close(entered)
 		<-release
 	}))
