@@ -471,7 +471,7 @@ func runbookAnchors(t *testing.T) map[string]bool {
 	}
 	out := map[string]bool{}
 	inFence := false
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if strings.HasPrefix(line, "```") {
 			inFence = !inFence
 			continue
@@ -643,7 +643,7 @@ func TestAlertmanagerConfig(t *testing.T) {
 // lastLine returns the last non-warning line of amtool's output.
 func lastLine(out string) string {
 	var last string
-	for _, l := range strings.Split(out, "\n") {
+	for l := range strings.SplitSeq(out, "\n") {
 		l = strings.TrimSpace(l)
 		if l != "" && !strings.HasPrefix(l, "Warning:") {
 			last = l
