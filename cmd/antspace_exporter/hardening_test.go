@@ -130,7 +130,9 @@ func TestSlowClientsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+	if _, err := fmt.Fprintf(c, "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
 	trickle := make(chan struct{})
 	go func() {
 		defer close(trickle)
@@ -157,7 +159,9 @@ func TestSlowClientsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	fmt.Fprintf(c2, "GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 64<<10))
+	if _, err := fmt.Fprintf(c2, "GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 64<<10)); err != nil {
+		t.Fatal(err)
+	}
 	line, err := bufio.NewReader(c2).ReadString('\n')
 	if err != nil || !strings.Contains(line, "431") {
 		t.Errorf("oversized headers: %q %v", line, err)
@@ -169,13 +173,17 @@ func TestSlowClientsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c3.Close()
-	fmt.Fprintf(c3, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := fmt.Fprintf(c3, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
 	r := bufio.NewReader(c3)
 	resp3, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp3.Body)
+	if _, err := io.Copy(io.Discard, resp3.Body); err != nil {
+		t.Fatal(err)
+	}
 	resp3.Body.Close()
 	idleStart := time.Now()
 	_ = c3.SetReadDeadline(time.Now().Add(l.IdleTimeout + 2*time.Second))
