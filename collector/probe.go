@@ -135,11 +135,9 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 		minerErr error
 	)
 	if !s.SkipMinerInfo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			minerEnv, minerErr = rd.Read(ctx, address, payload.OpMinerInfo, s.MaxBodyBytes)
-		}()
+		})
 	}
 	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
 	notOK := r.envelope(payload.OpCoolerState, coolerEnv, &err)

@@ -82,7 +82,7 @@ func TestProbeEncodings(t *testing.T) {
 // strip drops the values, which change between two probes.
 func strip(body string) string {
 	var keep []string
-	for _, l := range strings.Split(body, "\n") {
+	for l := range strings.SplitSeq(body, "\n") {
 		if i := strings.LastIndexByte(l, ' '); i > 0 && !strings.HasPrefix(l, "#") {
 			l = l[:i]
 		}
