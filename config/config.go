@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -202,7 +204,7 @@ var reservedLabels = map[string]bool{"container": true, "type": true, "instance"
 func (c *Config) validate() error {
 	var errs ErrorList
 	modules := Defaults()
-	for _, name := range sortedKeys(c.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(c.Modules)) {
 		m := c.Modules[name]
 		if err := validateModule(modules, name, m); err != nil {
 			if m != nil && m.line > 0 {
@@ -312,7 +314,7 @@ func (c *Config) validateContainer(i int, ct *Container) error {
 	if mod.Type != ModuleAuto && mod.Type != ct.Type {
 		return fmt.Errorf("%s: module %q is for type %s, the container is %s", where, ct.ModuleName(), mod.Type, ct.Type)
 	}
-	for _, k := range sortedKeys(ct.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(ct.Labels)) {
 		switch v := ct.Labels[k]; {
 		case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
 			return fmt.Errorf("%s: label name %q is not a valid Prometheus label name", where, k)
@@ -325,15 +327,6 @@ func (c *Config) validateContainer(i int, ct *Container) error {
 	c.byName[ct.Name] = ct
 	c.byAddress[ct.Address] = ct
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func validateScales(name string, m *Module) error {
