@@ -33,6 +33,9 @@ type metric struct {
 	valueType prometheus.ValueType
 	labels    []string
 	desc      *prometheus.Desc
+
+	rank   int    // position of the name among probeMetrics sorted by name (text.go)
+	header []byte // its "# HELP" and "# TYPE" lines in the text format (text.go)
 }
 
 var probeMetrics []*metric

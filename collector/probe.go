@@ -200,6 +200,24 @@ func (r *Result) fieldError(name string, err error) {
 	r.FieldErrors = append(r.FieldErrors, FieldError{Field: name, Reason: err.Error()})
 }
 
+// paramKeys are the params members the field tables read, so decoding
+// params copies only the names of unknown fields out of the body.
+var paramKeys = func() payload.Keys {
+	names := []string{"miner_info"}
+	for _, sc := range schemas {
+		for i := range sc.fields {
+			names = append(names, sc.fields[i].field)
+		}
+		for k := range sc.special {
+			names = append(names, k)
+		}
+	}
+	for i := range minerSummaryFields {
+		names = append(names, minerSummaryFields[i].field)
+	}
+	return payload.NewKeys(names...)
+}()
+
 // detectType decides a container's type from which fields it sends.
 func detectType(params map[string]json.RawMessage) (Type, error) {
 	best, bestScore, tie := Type(""), 0, false
@@ -224,7 +242,7 @@ func detectType(params map[string]json.RawMessage) (Type, error) {
 }
 
 func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
-	params, err := payload.DecodeParams(raw)
+	params, err := paramKeys.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("coolerState: %w", err)
 	}
@@ -373,7 +391,7 @@ func isQuoted(raw json.RawMessage) bool {
 }
 
 func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
-	params, err := payload.DecodeParams(raw)
+	params, err := paramKeys.DecodeParams(raw)
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
@@ -435,20 +453,24 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
-	sort.Slice(miners, func(i, j int) bool { return miners[i].ip < miners[j].ip })
+	slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	// The label pairs of all miners' series come from one allocation each
+	// (see minerSlab); a probe's samples grow once.
+	slab := newMinerSlab(len(miners))
+	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !payload.EachMember(mr.table, func(k string, v []byte) {
-			if i, ok := minerFieldIndex[k]; ok {
+		if mr.table != nil && !payload.EachMemberBytes(mr.table, func(k, v []byte) {
+			if i, ok := minerFieldIndex[string(k)]; ok {
 				values[i] = v
 			}
 		}) {
 			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
 			continue
 		}
-		pair := minerPair(ip) // the miner's label, shared by its series
+		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
 		for i := range minerFields {
 			f := &minerFields[i]
 			rawValue := values[i]
@@ -460,11 +482,11 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v, pair)
+			r.addMinerField(f, v, pair, slab)
 		}
 		model, _ := payload.ParseString(values[len(minerFields)])
 		firmware, _ := payload.ParseString(values[len(minerFields)+1])
-		r.addMinerIdentity(pair, model, firmware)
+		r.addMinerIdentity(pair, model, firmware, slab)
 	}
 	return nil
 }

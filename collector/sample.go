@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -75,13 +77,15 @@ func (r *Result) addField(f *field, v float64) {
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
-// label pair, shared by all its series.
-func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair) {
+// label pair, shared by all its series. The pairs are the field's static
+// pairs with the miner's inserted where its name sorts (minerAt).
+func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, slab *minerSlab) {
 	static := fieldPairs[f]
-	pairs := make([]*dto.LabelPair, 0, len(static)+1)
-	pairs = append(pairs, miner)
-	pairs = append(pairs, static...)
-	sort.Slice(pairs, func(i, j int) bool { return pairs[i].GetName() < pairs[j].GetName() })
+	at := minerAt[f]
+	pairs := slab.pairs(len(static) + 1)
+	copy(pairs, static[:at])
+	pairs[at] = miner
+	copy(pairs[at+1:], static[at:])
 	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs})
 }
 
@@ -93,7 +97,64 @@ var operationPairs = map[string][]*dto.LabelPair{
 	payload.OpMinerInfo:   labelPairs([]string{"operation"}, []string{payload.OpMinerInfo}),
 }
 
-func minerPair(ip string) *dto.LabelPair { return &dto.LabelPair{Name: &minerLabel, Value: &ip} }
+// minerAt is where the miner label sorts among a per-miner field's static
+// label pairs.
+var minerAt = map[*field]int{}
+
+// minerPairsPerMiner is the most label pairs a miner's series take: every
+// per-miner field's static pairs plus the miner's, and the identity's three.
+var minerPairsPerMiner = 3
+
+func init() {
+	for i := range minerFields {
+		f := &minerFields[i]
+		static := fieldPairs[f]
+		at, _ := slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
+		minerAt[f] = at
+		minerPairsPerMiner += len(static) + 1
+	}
+}
+
+// minerSlab hands out the label pairs of a probe's miners from three
+// allocations instead of several per series. Label pairs are immutable once
+// handed out (the registry's contract), and the slab's arrays never grow, so
+// the pointers stay valid.
+type minerSlab struct {
+	ptrs []*dto.LabelPair
+	lps  []dto.LabelPair
+	strs []string
+}
+
+func newMinerSlab(miners int) *minerSlab {
+	return &minerSlab{
+		ptrs: make([]*dto.LabelPair, 0, miners*minerPairsPerMiner),
+		lps:  make([]dto.LabelPair, 0, 3*miners),
+		strs: make([]string, 0, 3*miners),
+	}
+}
+
+// pairs returns n label pair slots; beyond the slab's size it allocates.
+func (s *minerSlab) pairs(n int) []*dto.LabelPair {
+	if len(s.ptrs)+n > cap(s.ptrs) {
+		return make([]*dto.LabelPair, n)
+	}
+	p := s.ptrs[len(s.ptrs) : len(s.ptrs)+n : len(s.ptrs)+n]
+	s.ptrs = s.ptrs[:len(s.ptrs)+n]
+	return p
+}
+
+// pair returns a label pair name=value.
+func (s *minerSlab) pair(name *string, value string) *dto.LabelPair {
+	if len(s.lps) == cap(s.lps) || len(s.strs) == cap(s.strs) {
+		v := value // only here on the heap
+		return &dto.LabelPair{Name: name, Value: &v}
+	}
+	s.strs = append(s.strs, value)
+	s.lps = s.lps[:len(s.lps)+1]
+	p := &s.lps[len(s.lps)-1]
+	p.Name, p.Value = name, &s.strs[len(s.strs)-1]
+	return p
+}
 
 // minerFieldNames are the per-miner keys a probe reads: the table's fields,
 // then the identity's model and firmware.
@@ -121,12 +182,11 @@ func init() {
 var identityNames = []string{"firmware", "miner", "model"} // sorted
 
 // addMinerIdentity records antspace_miner_info{miner,model,firmware} 1.
-func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string) {
-	pairs := []*dto.LabelPair{
-		{Name: &identityNames[0], Value: &firmware},
-		miner,
-		{Name: &identityNames[2], Value: &model},
-	}
+func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
+	pairs := slab.pairs(3)
+	pairs[0] = slab.pair(&identityNames[0], firmware)
+	pairs[1] = miner
+	pairs[2] = slab.pair(&identityNames[2], model)
 	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
 }
 
@@ -170,6 +230,19 @@ func labelsLess(a, b []*dto.LabelPair) bool {
 		}
 	}
 	return false
+}
+
+// labelsCompare is labelsLess as a three-way comparison.
+func labelsCompare(a, b []*dto.LabelPair) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	for i := range a {
+		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 var (

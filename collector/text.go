@@ -3,7 +3,7 @@ package collector
 import (
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,13 +18,7 @@ import (
 // protobuf families in between: the /probe handler's text answers skip a
 // third of the work of gathering and encoding.
 func (r *Result) WriteText(w io.Writer) error {
-	all := r.series()
-	sort.Slice(all, func(i, j int) bool {
-		if a, b := all[i].m.name, all[j].m.name; a != b {
-			return a < b
-		}
-		return labelsLess(all[i].pairs, all[j].pairs)
-	})
+	all := sortedForText(r.series())
 	bp := textBufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	var family *metric
@@ -32,17 +26,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		s := &all[i]
 		if s.m != family {
 			family = s.m
-			b = append(b, "# HELP "...)
-			b = append(b, s.m.name...)
-			b = append(b, ' ')
-			b = appendEscaped(b, s.m.help, false)
-			b = append(b, "\n# TYPE "...)
-			b = append(b, s.m.name...)
-			if s.m.valueType == prometheus.CounterValue {
-				b = append(b, " counter\n"...)
-			} else {
-				b = append(b, " gauge\n"...)
-			}
+			b = append(b, s.m.header...)
 		}
 		b = append(b, s.m.name...)
 		for j, lp := range s.pairs {
@@ -69,12 +53,48 @@ func (r *Result) WriteText(w io.Writer) error {
 	return err
 }
 
+// sortedForText orders samples as expfmt writes a registry's families: by
+// metric name, then by label values. Families come out of a counting sort
+// on the metric's rank, stable, so the series of a family keep the order a
+// probe added them in (usually already sorted: miners in address order);
+// only a family that is not sorted yet is sorted.
+func sortedForText(all []sample) []sample {
+	var counts [maxRank + 1]int
+	for i := range all {
+		counts[all[i].m.rank+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	out := make([]sample, len(all))
+	for i := range all {
+		k := all[i].m.rank
+		out[counts[k]] = all[i]
+		counts[k]++
+	}
+	byLabels := func(a, b sample) int { return labelsCompare(a.pairs, b.pairs) }
+	for start := 0; start < len(out); {
+		end := start + 1
+		for end < len(out) && out[end].m == out[start].m {
+			end++
+		}
+		if fam := out[start:end]; !slices.IsSortedFunc(fam, byLabels) {
+			slices.SortFunc(fam, byLabels)
+		}
+		start = end
+	}
+	return out
+}
+
+// maxRank bounds the metric table (init checks it).
+const maxRank = 255
+
 var textBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // appendEscaped escapes as the text format does: backslash and newline, and
 // in label values the double quote.
 func appendEscaped(b []byte, s string, quote bool) []byte {
-	if !strings.ContainsAny(s, "\\\n\"") {
+	if !needsEscape(s) {
 		return append(b, s...)
 	}
 	for i := 0; i < len(s); i++ {
@@ -90,6 +110,17 @@ func appendEscaped(b []byte, s string, quote bool) []byte {
 		}
 	}
 	return b
+}
+
+// needsEscape is strings.ContainsAny(s, "\\\n\""), cheaper for the short
+// strings of an exposition (ContainsAny builds a set on every call).
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c == '\n' || c == '"' {
+			return true
+		}
+	}
+	return false
 }
 
 func appendFloat(b []byte, f float64) []byte {
@@ -113,6 +144,28 @@ func appendFloat(b []byte, f float64) []byte {
 // The text writer writes names as they are, which the text format allows
 // only for legacy-valid names; the metric table has no other kind.
 func init() {
+	if len(probeMetrics) > maxRank {
+		panic("collector: more probe metrics than maxRank")
+	}
+	byName := slices.Clone(probeMetrics)
+	slices.SortFunc(byName, func(a, b *metric) int { return strings.Compare(a.name, b.name) })
+	for i, m := range byName {
+		if i > 0 && byName[i-1].name == m.name {
+			panic("collector: two probe metrics named " + m.name)
+		}
+		m.rank = i
+		h := append([]byte("# HELP "), m.name...)
+		h = append(h, ' ')
+		h = appendEscaped(h, m.help, false)
+		h = append(h, "\n# TYPE "...)
+		h = append(h, m.name...)
+		if m.valueType == prometheus.CounterValue {
+			h = append(h, " counter\n"...)
+		} else {
+			h = append(h, " gauge\n"...)
+		}
+		m.header = h
+	}
 	for _, m := range probeMetrics {
 		if !model.LegacyValidation.IsValidMetricName(m.name) {
 			panic("collector: metric name not valid for the text format: " + m.name)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,19 +89,15 @@ func NewClient(userAgent string, maxConnsPerDevice int) *Client {
 	if maxConnsPerDevice <= 0 {
 		maxConnsPerDevice = DefaultMaxConnsPerDevice
 	}
-	// For anything but plain http:// GETs (not used by the exporter today).
-	fallback := &http.Transport{
-		Proxy:               nil, // devices are on the site network; never go through a proxy
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: maxConnsPerDevice,
-		MaxConnsPerHost:     maxConnsPerDevice,
-		IdleConnTimeout:     idleConnTimeout,
-	}
-	return &Client{
-		HTTP:         &http.Client{Transport: newDeviceTransport(maxConnsPerDevice, idleConnTimeout, fallback), CheckRedirect: noRedirects},
+	c := &Client{
+		HTTP:         &http.Client{CheckRedirect: noRedirects},
 		UserAgent:    userAgent,
 		MaxBodyBytes: DefaultMaxBodyBytes,
 	}
+	// Anything but plain http:// GETs (not used by the exporter today)
+	// goes through net/http's Transport.
+	c.UseTransport(TransportDevice, maxConnsPerDevice)
+	return c
 }
 
 // idleConnTimeout closes a connection to a controller unused for this long.

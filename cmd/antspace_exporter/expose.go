@@ -34,13 +34,14 @@ type textWriter interface {
 // like promhttp with ContinueOnError: a gathering error is logged and the
 // metrics gathered so far are still served. The text format, which
 // Prometheus asks for, is written by g itself when it can.
-func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger) {
+// With gzipOK false the answer is never compressed (--web.probe-compression=none).
+func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger, gzipOK bool) {
 	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 	h := w.Header()
 	h.Set("Content-Type", string(format))
 	h.Add("Vary", "Accept-Encoding")
 	var out io.Writer = w
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if gzipOK && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
 		gz := probeGzipPool.Get().(*gzip.Writer)
 		gz.Reset(w)

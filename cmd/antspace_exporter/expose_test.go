@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -89,4 +92,40 @@ func strip(body string) string {
 		keep = append(keep, l)
 	}
 	return strings.Join(keep, "\n")
+}
+
+// --web.probe-compression=none answers uncompressed even to a client that
+// accepts gzip; the default gzips, and both carry the same exposition.
+func TestProbeCompressionOption(t *testing.T) {
+	var texts []string
+	for _, tc := range []struct {
+		name     string
+		none     bool
+		encoding string
+	}{{"gzip", false, "gzip"}, {"none", true, ""}} {
+		h := benchExporter(t, mock.HK3, 0, func(o *exporterOptions) { o.noCompression = tc.none })
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, prometheusRequest(t, ""))
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != tc.encoding {
+			t.Fatalf("%s: HTTP %d, Content-Encoding %q, want %q", tc.name, rec.Code, rec.Header().Get("Content-Encoding"), tc.encoding)
+		}
+		body := rec.Body.Bytes()
+		if tc.encoding == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text := regexp.MustCompile(`(?m)^antspace_probe_duration_seconds .*$`).ReplaceAllString(string(body), "")
+		if !strings.Contains(text, "\nantspace_up 1\n") {
+			t.Fatalf("%s: no antspace_up 1:\n%s", tc.name, text)
+		}
+		texts = append(texts, text)
+	}
+	if texts[0] != texts[1] {
+		t.Error("gzip and none carry different expositions")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/harness"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -186,7 +187,7 @@ func TestOpenModeIsAStartupChoice(t *testing.T) {
 // (Before the fix one such probe took the exporter to several GiB.)
 func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 	bin := buildBinary(t)
-	if _, err := testutil.ProcStatusKiB(os.Getpid(), "VmHWM"); err != nil {
+	if _, err := harness.ReadMemory(os.Getpid()); err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
 	kinds := map[string]mock.Kind{
@@ -233,10 +234,11 @@ func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 	if code, body, err := httpGet(base + "/probe?target=healthy"); err != nil || code != 200 || !strings.Contains(body, "antspace_up 1") {
 		t.Fatalf("healthy probe: %d %v", code, err)
 	}
-	idle, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmRSS")
+	idleMem, err := harness.ReadMemory(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	idle := float64(idleMem.RSS) / 1024 // KiB
 
 	const scrapeTimeout = 3 * time.Second
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -272,10 +274,11 @@ func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	peak, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmHWM")
+	peakMem, err := harness.ReadMemory(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	peak := float64(peakMem.PeakRSS) / 1024 // KiB
 	growth := (peak - idle) / 1024
 	t.Logf("%d probes of hostile controllers in %v: idle RSS %.1f MiB, peak %.1f MiB (+%.1f MiB)", probes.Load(), scrapeTimeout, idle/1024, peak/1024, growth)
 	if bad.Load() > 0 {

@@ -32,6 +32,7 @@ type probeHandler struct {
 	probes        *prometheus.CounterVec
 	prober        *proberLog    // probe outcome lines: --log.prober level, repeats limited
 	history       *probeHistory // the landing page's last and recent probes
+	noCompression bool          // --web.probe-compression=none
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +85,7 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveDebug(w, pl, res, t)
 		return
 	}
-	serveGathered(w, r, res, h.logger) // the Result gathers itself (collector.Result.Gather)
+	serveGathered(w, r, res, h.logger, !h.noCompression) // the Result gathers itself (collector.Result.Gather)
 }
 
 func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result, pl *probeLines) {

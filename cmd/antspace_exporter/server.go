@@ -45,12 +45,14 @@ type exporterOptions struct {
 	maxRequests    int
 	maxPerTarget   int // --web.max-requests-per-target; 0 = no bound
 	maxConns       int
-	maxUpstream    int           // --upstream.max-concurrent; 0 = no bound
-	coalesceWindow time.Duration // --upstream.coalesce-window; 0 = off
-	dangerous      bool          // --control.enable-dangerous-actions
-	proberLevel    string        // --log.prober; "" = warn
-	proberRepeat   time.Duration // --log.prober.repeat-interval; 0 logs every failure
-	historyLimit   int           // --history.limit; 0 = defaultHistoryLimit
+	maxUpstream    int              // --upstream.max-concurrent; 0 = no bound
+	coalesceWindow time.Duration    // --upstream.coalesce-window; 0 = off
+	transport      device.Transport // --upstream.transport (hidden, A/B only); "" = device
+	noCompression  bool             // --web.probe-compression=none
+	dangerous      bool             // --control.enable-dangerous-actions
+	proberLevel    string           // --log.prober; "" = warn
+	proberRepeat   time.Duration    // --log.prober.repeat-interval; 0 logs every failure
+	historyLimit   int              // --history.limit; 0 = defaultHistoryLimit
 }
 
 func newExporter(o exporterOptions) *exporter {
@@ -79,6 +81,9 @@ func newExporter(o exporterOptions) *exporter {
 	}
 	e.client = device.NewClient(version.ComponentUserAgent("antspace_exporter"), o.maxConns)
 	e.client.LimitConcurrency(o.maxUpstream)
+	if o.transport != "" && o.transport != device.TransportDevice {
+		e.client.UseTransport(o.transport, o.maxConns)
+	}
 	if o.coalesceWindow > 0 {
 		e.client.Coalesce = device.NewCoalescer(o.coalesceWindow, 0)
 		shared := counterVec(reg, "antspace_exporter_upstream_reads_shared_total")
@@ -104,6 +109,7 @@ func newExporter(o exporterOptions) *exporter {
 		probes:        counterVec(reg, "antspace_exporter_probes_total"),
 		prober:        prober,
 		history:       newProbeHistory(o.historyLimit),
+		noCompression: o.noCompression,
 	}
 	e.dangerous = o.dangerous
 	e.control = control.New(control.Options{

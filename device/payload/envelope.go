@@ -98,10 +98,16 @@ func Snippet(b []byte) string {
 // duplicate keys wins, as with encoding/json). The collector and the
 // /control read-back decode params with it.
 func DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	return Keys(nil).DecodeParams(raw)
+}
+
+// DecodeParams is DecodeParams with the known keys' strings reused (see
+// Keys.Members).
+func (k Keys) DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("answer has no params")
 	}
-	params, ok := ObjectMembers(raw)
+	params, ok := k.Members(raw)
 	if !ok {
 		return nil, fmt.Errorf("params is not an object: %s", Truncate(raw))
 	}

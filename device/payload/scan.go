@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -15,6 +16,13 @@ import (
 // object in raw, in order. It returns false when raw is not a well-formed
 // object (fn may have been called for the members before the fault).
 func EachMember(raw []byte, fn func(key string, value []byte)) bool {
+	return EachMemberBytes(raw, func(key, value []byte) { fn(string(key), value) })
+}
+
+// EachMemberBytes is EachMember with the key as bytes: a sub-slice of raw
+// when the key has no escapes (no allocation), else its decoded text. fn
+// must not keep key beyond the call.
+func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
@@ -31,7 +39,7 @@ func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 		if end < 0 {
 			return false
 		}
-		key, ok := Unquote(raw[i:end])
+		key, ok := unquoteBytes(raw[i:end])
 		if !ok {
 			return false
 		}
@@ -63,8 +71,33 @@ func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 // ObjectMembers collects an object's members into a map (the last of
 // duplicate keys wins, as with encoding/json).
 func ObjectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+	return Keys(nil).Members(raw)
+}
+
+// Keys are the member names a reader expects, each mapped to itself:
+// Members uses these strings for the keys it knows instead of copying
+// them out of the body.
+type Keys map[string]string
+
+// NewKeys returns the Keys of names.
+func NewKeys(names ...string) Keys {
+	k := make(Keys, len(names))
+	for _, n := range names {
+		k[n] = n
+	}
+	return k
+}
+
+// Members is ObjectMembers, with the known keys' strings reused.
+func (k Keys) Members(raw []byte) (map[string]json.RawMessage, bool) {
 	m := make(map[string]json.RawMessage, 64)
-	ok := EachMember(raw, func(k string, v []byte) { m[k] = v })
+	ok := EachMemberBytes(raw, func(key, v []byte) {
+		name, known := k[string(key)]
+		if !known {
+			name = string(key)
+		}
+		m[name] = v
+	})
 	return m, ok
 }
 
@@ -81,17 +114,30 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] == '"', or -1.
+// It jumps from quote to quote (bytes.IndexByte) and ends at the first one
+// not escaped by an odd run of backslashes.
 func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		backslashes := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
 			return j + 1
 		}
+		j++
 	}
-	return -1
 }
+
+// structural marks the bytes skipValue must look at inside an object or
+// array; it passes over all others.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
 // skipValue returns the index after the value starting at b[i], or -1.
 func skipValue(b []byte, i int) int {
@@ -104,6 +150,9 @@ func skipValue(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			if !structural[b[j]] {
+				continue
+			}
 			switch b[j] {
 			case '"':
 				end := skipString(b, j)
@@ -141,8 +190,15 @@ func skipValue(b []byte, i int) int {
 
 // Unquote returns the text of a JSON string token.
 func Unquote(tok []byte) (string, bool) {
+	b, ok := unquoteBytes(tok)
+	return string(b), ok
+}
+
+// unquoteBytes is Unquote without a copy for a plain token (printable
+// ASCII without escapes): then it returns a sub-slice of tok.
+func unquoteBytes(tok []byte) ([]byte, bool) {
 	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := tok[1 : len(tok)-1]
 	plain := true
@@ -153,11 +209,11 @@ func Unquote(tok []byte) (string, bool) {
 		}
 	}
 	if plain {
-		return string(inner), true
+		return inner, true
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
-		return "", false
+		return nil, false
 	}
-	return s, true
+	return []byte(s), true
 }

@@ -59,3 +59,23 @@ func FuzzEachMember(f *testing.F) {
 		}
 	})
 }
+
+func TestKeysMembers(t *testing.T) {
+	keys := NewKeys("a", "b")
+	got, ok := keys.Members([]byte(`{"a":1,"\u0062":2,"c":3,"a":4}`))
+	if !ok {
+		t.Fatal("not an object")
+	}
+	want := map[string]string{"a": "4", "b": "2", "c": "3"} // escaped key decoded, last duplicate wins
+	if len(got) != len(want) {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("%s = %s, want %s", k, got[k], v)
+		}
+	}
+	if _, ok := keys.Members([]byte(`[1]`)); ok {
+		t.Error("an array is not an object")
+	}
+}

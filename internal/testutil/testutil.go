@@ -1,6 +1,7 @@
 // Package testutil holds the small helpers that the tests and the tool
 // programs (bench, test/soak) share: a log buffer safe for concurrent use,
-// free loopback addresses, polling, binary lookup and /proc readers.
+// free loopback addresses, polling and binary lookup. (Starting binaries,
+// reading /metrics and /proc for bench and soak: internal/harness.)
 //
 // It is an ordinary package so that the programs under bench/ and test/ can
 // import it too; nothing in the exporter itself does.

@@ -2,8 +2,9 @@ package testutil
 
 import (
 	"fmt"
+	"io"
 	"net"
-	"os"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -45,22 +46,6 @@ func TestFreeAddrIsListenableLoopback(t *testing.T) {
 	ln.Close()
 }
 
-func TestProcReaders(t *testing.T) {
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc")
-	}
-	rss, err := ProcStatusKiB(os.Getpid(), "VmRSS")
-	if err != nil || rss <= 0 {
-		t.Errorf("VmRSS = %v, %v; want > 0", rss, err)
-	}
-	if _, err := ProcStatusKiB(os.Getpid(), "NoSuchKey"); err == nil {
-		t.Error("a missing key gave no error")
-	}
-	if _, err := ProcCPUSeconds(os.Getpid()); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestWaitForAndEventually(t *testing.T) {
 	n := 0
 	WaitFor(t, 5*time.Second, time.Millisecond, "three calls", func() bool { n++; return n >= 3 })
@@ -96,5 +81,23 @@ func TestWaitForTimeoutSaysWhatAndDetail(t *testing.T) {
 	<-done
 	if want := "timed out after 50ms waiting for never\ndetail here"; f.msg != want {
 		t.Errorf("message %q, want %q", f.msg, want)
+	}
+}
+
+func TestCannedHTTP(t *testing.T) {
+	addr := CannedHTTP(t, func(line string) []byte { return []byte(`{"line":"` + line + `"}`) })
+	for _, path := range []string{"/a", "/b", "/a"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"line":"GET ` + path + ` HTTP/1.1"}`; string(body) != want {
+			t.Errorf("GET %s = %q, want %q", path, body, want)
+		}
 	}
 }

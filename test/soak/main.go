@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -20,7 +19,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -31,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
+	"github.com/antspace-exporter/antspace_exporter/internal/harness"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -111,7 +109,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
 
 	// The fleet.
 	var fleet []*mock.Server
@@ -127,7 +125,7 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer func() { _ = s.Close() }() // the soak is over; the verdict is already out
 		fleet = append(fleet, s)
 		fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s, labels: {site: soak}}\n", name, s.Addr(), typ)
 	}
@@ -137,39 +135,22 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 	}
 
 	// The exporter.
-	addr, err := testutil.FreeAddr()
-	if err != nil {
-		return err
-	}
 	if logPath == "" {
 		logPath = filepath.Join(dir, "exporter.log")
 	}
-	logFile, err := os.Create(logPath)
+	exp, err := harness.StartExporter(harness.ExporterOptions{
+		Bin:     bin,
+		Args:    []string{"--config.file=" + cfg, "--log.level=warn"},
+		LogFile: logPath,
+		Ready:   15 * time.Second,
+	})
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "--web.listen-address="+addr, "--config.file="+cfg, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	}()
-	base := "http://" + addr
-	if err := waitHealthy(base, exited); err != nil {
-		return err
-	}
+	defer exp.Stop()
+	base := exp.URL
 	fmt.Printf("soak: exporter pid %d on %s, %d containers (%.0f%% misbehaving, rotating every minute), scrape every %v with timeout %v, for %v\n",
-		cmd.Process.Pid, addr, n, badShare*100, interval, scrape, duration)
+		exp.PID(), strings.TrimPrefix(base, "http://"), n, badShare*100, interval, scrape, duration)
 
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
@@ -252,15 +233,16 @@ func run(bin string, duration time.Duration, n int, badShare float64, interval, 
 			r.at.Round(time.Second), float64(r.rssKiB)/1024, r.heapInuse/(1<<20), r.goroutines, r.fds, r.probes, r.errors)
 	}
 	takeSample := func() error {
-		rss, err := testutil.ProcStatusKiB(cmd.Process.Pid, "VmRSS")
+		mem, err := harness.ReadMemory(exp.PID())
 		if err != nil {
 			return err
 		}
-		m, err := selfMetrics(base)
+		m, err := selfMetrics(exp)
 		if err != nil {
 			return err
 		}
-		r := sampleRow{at: time.Since(start), rssKiB: int64(rss), heapInuse: m["go_memstats_heap_inuse_bytes"],
+		rssKiB := int64(mem.RSS / 1024) //nolint:gosec // G115: a process's RSS in KiB fits an int64
+		r := sampleRow{at: time.Since(start), rssKiB: rssKiB, heapInuse: m["go_memstats_heap_inuse_bytes"],
 			goroutines: m["go_goroutines"], fds: m["process_open_fds"], probes: probes.Load(), errors: errs.Load()}
 		rows = append(rows, r)
 		printRow(r)
@@ -276,9 +258,8 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case err := <-exited:
-			failure = fmt.Errorf("exporter exited during the soak: %v", err)
-			exited <- err
+		case <-exp.Done():
+			failure = fmt.Errorf("exporter exited during the soak: %w", exp.Alive())
 			break loop
 		case <-tick.C:
 			if err := takeSample(); err != nil {
@@ -335,7 +316,7 @@ func probe(ctx context.Context, client *http.Client, base, name string, scrape t
 		}
 		return "transport: " + err.Error()
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to its end below
 	body, err := io.ReadAll(resp.Body)
 	elapsed := time.Since(start)
 	switch {
@@ -423,54 +404,17 @@ func judge(rows []sampleRow, rssGrowth float64) (string, bool) {
 
 // selfMetrics reads the exporter's goroutines, open fds and heap in use
 // from its /metrics.
-func selfMetrics(base string) (map[string]float64, error) {
-	resp, err := http.Get(base + "/metrics")
+func selfMetrics(exp *harness.Exporter) (harness.Metrics, error) {
+	m, err := exp.Metrics()
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	want := []string{"go_goroutines", "process_open_fds", "go_memstats_heap_inuse_bytes"}
-	got := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || !slices.Contains(want, name) {
-			continue
-		}
-		if got[name], err = strconv.ParseFloat(value, 64); err != nil {
+	for _, name := range []string{"go_goroutines", "process_open_fds", "go_memstats_heap_inuse_bytes"} {
+		if _, err := m.Get(name); err != nil {
 			return nil, err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	for _, name := range want {
-		if _, ok := got[name]; !ok {
-			return nil, fmt.Errorf("%s missing from /metrics", name)
-		}
-	}
-	return got, nil
-}
-
-func waitHealthy(base string, exited chan error) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("exporter exited at start: %v", err)
-		default:
-		}
-		if resp, err := http.Get(base + "/-/healthy"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("exporter not healthy after 15s")
+	return m, nil
 }
 
 func printTail(path string) {
