@@ -17,6 +17,7 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -88,17 +89,21 @@ func FuzzProbePayload(f *testing.F) {
 			payload.OpCoolerState: cooler, payload.OpMinerInfo: miners,
 		}}}
 		s := collector.Settings{Type: fuzzModes[int(mode)%len(fuzzModes)]}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Converting a body in memory is CPU work only, milliseconds: a probe
+		// that is still running after testutil.Patience is a parser stuck in
+		// a loop, whatever the machine's load. (While fuzzing, Go's own
+		// 10 s limit per input reports such an input first.)
+		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		// Converting a body in memory is CPU work only: a probe that takes
-		// seconds here is a parser stuck in a loop.
 		done := make(chan *collector.Result, 1)
 		go func() { done <- collector.Probe(ctx, &c, "fuzz:1", s) }()
+		stuck := time.NewTimer(testutil.Patience)
+		defer stuck.Stop()
 		select {
 		case res := <-done:
 			checkResult(t, res)
-		case <-time.After(3 * time.Second):
-			t.Fatalf("probe of in-memory answers still running after 3s (mode %d)\ncooler: %q\nminers: %q", mode, cooler, miners)
+		case <-stuck.C:
+			t.Fatalf("probe of in-memory answers still running after %v (mode %d)\ncooler: %q\nminers: %q", testutil.Patience, mode, cooler, miners)
 		}
 	})
 }

@@ -70,6 +70,7 @@ var (
 	metricContainerInfo   = newMetric("container_info", "", "Identity of the probed container: type is the detected or configured container type (stored as exported_type when the target carries its own type label, as /sd targets do), module the requested module.", "type", "module", "longitude_direction", "latitude_direction")
 	metricUnknownField    = newMetric("unknown_field_value", "", "Numeric or boolean coolerState field this exporter does not know (newer firmware), exported as sent.", "field")
 	metricProtocolVersion = newMetric("protocol_version", "", "Protocol version the controller reports (immersion).")
+	metricAlertThreshold  = newMetric("alert_threshold", "", "Alert threshold overridden for this container in the inventory (module or container thresholds:); the rules use it instead of the site default. Unit as in the name.", "name")
 )
 
 // Cooling telemetry families.

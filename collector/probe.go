@@ -34,7 +34,10 @@ type Settings struct {
 	Scales        map[string]float64 // per device field, overrides the default factor
 	SkipMinerInfo bool
 	MaxBodyBytes  int64 // 0 keeps the client's limit
-	MaxMiners     int   // miners exported per probe; 0 = DefaultMaxMiners
+	// Thresholds are the container's alert-threshold overrides (inventory
+	// module and container), exposed as antspace_alert_threshold{name}.
+	Thresholds map[string]float64
+	MaxMiners  int // miners exported per probe; 0 = DefaultMaxMiners
 }
 
 func (s Settings) maxMiners() int {
@@ -71,6 +74,7 @@ type Result struct {
 	NotOK []string
 
 	minerSkipped bool
+	thresholds   []sample // antspace_alert_threshold, sorted by name
 	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
 	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
@@ -94,7 +98,7 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 // series is every sample of the probe: the probe-level ones, then the
 // device's.
 func (r *Result) series() []sample {
-	all := make([]sample, 0, 5+len(r.samples))
+	all := make([]sample, 0, 5+len(r.thresholds)+len(r.samples))
 	all = append(all,
 		sample{m: metricUp, value: boolValue(r.Up())},
 		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
@@ -104,6 +108,7 @@ func (r *Result) series() []sample {
 	if !r.minerSkipped {
 		all = append(all, sample{m: metricMinerInfoUp, value: boolValue(r.MinerErr == nil)})
 	}
+	all = append(all, r.thresholds...)
 	if r.minersParsed {
 		all = append(all, sample{m: metricMinersDropped, value: float64(r.MinersDropped)})
 	}
@@ -127,6 +132,16 @@ type Reader interface {
 // returns later than ctx allows: the context reaches every read.
 func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	r := &Result{Type: s.Type, minerSkipped: s.SkipMinerInfo}
+	if len(s.Thresholds) > 0 {
+		names := make([]string, 0, len(s.Thresholds))
+		for n := range s.Thresholds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			r.thresholds = append(r.thresholds, sample{m: metricAlertThreshold, value: s.Thresholds[n], pairs: labelPairs(metricAlertThreshold.labels, []string{n})})
+		}
+	}
 	rd = traced(ctx, rd)
 
 	var (

@@ -3,20 +3,24 @@ package collector_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 	"github.com/antspace-exporter/antspace_exporter/mock/mocktest"
 )
@@ -33,9 +37,12 @@ func startMock(t *testing.T, o mock.Options) *mock.Server {
 
 func newClient() *device.Client { return device.NewClient("antspace_exporter/test", 2) }
 
+// probe reads a healthy or failing (not hanging) device. timeout is what the
+// result reports (the golden files show it); the probe itself gets
+// testutil.Patience, so that a loaded machine never turns it into a timeout.
 func probe(t *testing.T, addr string, s collector.Settings, timeout time.Duration) *collector.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	res := collector.Probe(ctx, newClient(), addr, s)
 	res.Duration, res.Timeout = 1500*time.Millisecond, timeout // fixed for the golden files
@@ -102,7 +109,7 @@ func TestProbeGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("exposition differs from %s (go test ./collector -update rewrites it):\n%s", path, diffLines(string(want), string(got)))
 			}
-			problems, err := testutil.CollectAndLint(res)
+			problems, err := promtestutil.CollectAndLint(res)
 			if err != nil || len(problems) > 0 {
 				t.Errorf("lint: %v %v", err, problems)
 			}
@@ -229,19 +236,53 @@ func grepLines(text, substr string) string {
 	return strings.Join(out, "\n")
 }
 
-// Each misbehaviour of the device gives the documented outcome, and no probe
-// outlives its timeout.
+// readsDone is a collector.Reader that counts the reads of each operation
+// that have returned.
+type readsDone struct {
+	collector.Reader
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *readsDone) Read(ctx context.Context, address, operation string, maxBodyBytes int64) (*payload.Envelope, error) {
+	env, err := r.Reader.Read(ctx, address, operation, maxBodyBytes)
+	r.mu.Lock()
+	r.n[operation]++
+	r.mu.Unlock()
+	return env, err
+}
+
+func (r *readsDone) done(operation string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[operation]
+}
+
+// Each misbehaviour of the device gives the documented outcome for the
+// documented reason. The probe's deadline passes only where the case says,
+// when the test expires it (testutil.ManualDeadline) after the device holds
+// the requests; the probe must not have returned before. Everywhere else the
+// deadline never passes, so it cannot be what ended the probe. The body
+// limit is 64 KiB against a 64 MiB body: exceeding it takes no time.
 func TestProbeMisbehaviour(t *testing.T) {
-	const timeout = 500 * time.Millisecond
+	const limit = 64 << 10
+	bothHeld := func(srv *mock.Server, _ *readsDone) bool {
+		return srv.Reads(payload.OpCoolerState) >= 1 && srv.Reads(payload.OpMinerInfo) >= 1
+	}
+	coolerDoneMinerHeld := func(srv *mock.Server, rd *readsDone) bool {
+		return rd.done(payload.OpCoolerState) >= 1 && srv.Reads(payload.OpMinerInfo) >= 1
+	}
 	for _, tc := range []struct {
 		name       string
 		m          mock.Misbehaviour
 		up, miners bool
 		reason     string // in Err (or MinerErr when up)
 		fieldErrs  bool
+		// expireWhen: the moment the deadline passes; nil: never.
+		expireWhen func(*mock.Server, *readsDone) bool
 	}{
-		{name: "hang", m: mock.Misbehaviour{Kind: mock.Hang}, reason: "no answer before the probe timeout"},
-		{name: "slow beyond timeout", m: mock.Misbehaviour{Kind: mock.Slow, Delay: 5 * time.Second}, reason: "probe timeout"},
+		{name: "hang", m: mock.Misbehaviour{Kind: mock.Hang}, reason: "coolerState: no answer before the probe timeout", expireWhen: bothHeld},
+		{name: "slow beyond timeout", m: mock.Misbehaviour{Kind: mock.Slow, Delay: time.Hour}, reason: "coolerState: no answer before the probe timeout", expireWhen: bothHeld},
 		{name: "slow within timeout", m: mock.Misbehaviour{Kind: mock.Slow, Delay: 50 * time.Millisecond}, up: true, miners: true},
 		{name: "http 500", m: mock.Misbehaviour{Kind: mock.HTTP500}, reason: "HTTP status 500"},
 		{name: "http 400", m: mock.Misbehaviour{Kind: mock.HTTP400}, reason: "HTTP status 400"},
@@ -250,20 +291,40 @@ func TestProbeMisbehaviour(t *testing.T) {
 		{name: "ok false", m: mock.Misbehaviour{Kind: mock.NotOK}, reason: "ok:false"},
 		{name: "params null", m: mock.Misbehaviour{Kind: mock.ParamsNull}, reason: "no params"},
 		{name: "nulls", m: mock.Misbehaviour{Kind: mock.Nulls}, reason: "none of the hk3 fields", fieldErrs: true},
-		{name: "huge body", m: mock.Misbehaviour{Kind: mock.HugeBody, Size: 16 << 20}, reason: "limit"},
+		{name: "huge body", m: mock.Misbehaviour{Kind: mock.HugeBody, Size: 64 << 20}, reason: "coolerState: body larger than the 65536-byte limit"},
 		{name: "wrong types", m: mock.Misbehaviour{Kind: mock.WrongTypes}, up: true, miners: true, fieldErrs: true},
 		{name: "extra fields", m: mock.Misbehaviour{Kind: mock.ExtraFields}, up: true, miners: true},
 		{name: "minerInfo only fails", m: mock.Misbehaviour{Kind: mock.HTTP500, Operation: "minerInfo"}, up: true, reason: "minerInfo: HTTP status 500"},
-		{name: "minerInfo hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: "minerInfo"}, up: true, reason: "minerInfo: no answer"},
+		{name: "minerInfo hangs", m: mock.Misbehaviour{Kind: mock.Hang, Operation: "minerInfo"}, up: true, reason: "minerInfo: no answer before the probe timeout", expireWhen: coolerDoneMinerHeld},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startMock(t, mock.Options{Type: mock.HK3})
 			srv.Misbehave(tc.m)
-			start := time.Now()
-			res := probe(t, srv.Addr(), collector.Settings{Type: collector.TypeHK3}, timeout)
-			if elapsed := time.Since(start); elapsed > timeout+250*time.Millisecond {
-				t.Errorf("probe took %v, timeout %v", elapsed, timeout)
+			client := newClient()
+			t.Cleanup(client.HTTP.CloseIdleConnections)
+			rd := &readsDone{Reader: client, n: map[string]int{}}
+			ctx, expire, cancel := testutil.ManualDeadline(context.Background())
+			defer cancel()
+			done := make(chan *collector.Result, 1)
+			go func() {
+				done <- collector.Probe(ctx, rd, srv.Addr(), collector.Settings{Type: collector.TypeHK3, MaxBodyBytes: limit})
+			}()
+			var res *collector.Result
+			if tc.expireWhen != nil {
+				testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "the device to hold the probe", func() bool { return tc.expireWhen(srv, rd) })
+				select {
+				case r := <-done:
+					t.Fatalf("the probe returned before its deadline passed: %v / %v", r.Err, r.MinerErr)
+				default:
+				}
+				expire()
 			}
+			select {
+			case res = <-done:
+			case <-time.After(testutil.Patience):
+				t.Fatalf("the probe did not return within %v", testutil.Patience)
+			}
+			res.Duration, res.Timeout = 1500*time.Millisecond, time.Second
 			if res.Up() != tc.up {
 				t.Errorf("up = %v (err %v), want %v", res.Up(), res.Err, tc.up)
 			}
@@ -278,6 +339,26 @@ func TestProbeMisbehaviour(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.reason) {
 					t.Errorf("reason = %v, want containing %q", err, tc.reason)
 				}
+			}
+			// Which reason ended it, by type: the deadline only where the
+			// test let it pass, the body limit where the body is too big.
+			for _, err := range []error{res.Err, res.MinerErr} {
+				if errors.Is(err, context.DeadlineExceeded) && tc.expireWhen == nil {
+					t.Errorf("ended by the deadline, which never passed: %v", err)
+				}
+			}
+			if tc.expireWhen != nil {
+				err := res.Err
+				if tc.up {
+					err = res.MinerErr
+				}
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("err %v, want one wrapping context.DeadlineExceeded", err)
+				}
+			}
+			var bl *device.BodyLimitError
+			if got := errors.As(res.Err, &bl); got != (tc.m.Kind == mock.HugeBody) || (got && bl.Limit != limit) {
+				t.Errorf("err %v: BodyLimitError %v (%+v), want it exactly for the huge body, with limit %d", res.Err, got, bl, limit)
 			}
 			if (len(res.FieldErrors) > 0) != tc.fieldErrs {
 				t.Errorf("field errors = %v, want some: %v", res.FieldErrors, tc.fieldErrs)
@@ -298,9 +379,7 @@ func TestProbeMisbehaviour(t *testing.T) {
 }
 
 func TestProbeConnectionRefused(t *testing.T) {
-	srv := startMock(t, mock.Options{Type: mock.HK3})
-	addr := srv.Addr()
-	srv.Close()
+	addr := testutil.RefusedAddr(t) // not a closed server's port: another process may take it
 	res := probe(t, addr, collector.Settings{}, time.Second)
 	if res.Up() || !strings.Contains(res.Err.Error(), "connection refused") {
 		t.Errorf("err = %v, want connection refused", res.Err)

@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/thresholds"
 )
 
 // ModuleAuto detects the container type from the payload.
@@ -51,6 +52,9 @@ type Module struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty"`
 	// MinerInfo turns the minerInfo read off when false.
 	MinerInfo *bool `yaml:"miner_info,omitempty"`
+	// Thresholds overrides alert thresholds (package thresholds) for the
+	// module's containers; /probe exposes them as antspace_alert_threshold.
+	Thresholds map[string]float64 `yaml:"thresholds,omitempty"`
 	// MaxMiners bounds the miners one probe exports (the rest are counted
 	// in antspace_miners_dropped); 0 means collector.DefaultMaxMiners.
 	MaxMiners int `yaml:"max_miners,omitempty"`
@@ -65,6 +69,9 @@ type Container struct {
 	Type    string            `yaml:"type"`
 	Module  string            `yaml:"module,omitempty"`
 	Labels  map[string]string `yaml:"labels,omitempty"`
+	// Thresholds overrides alert thresholds for this container (over its
+	// module's and the site's).
+	Thresholds map[string]float64 `yaml:"thresholds,omitempty"`
 
 	line int
 }
@@ -276,6 +283,9 @@ func validateModule(modules map[string]*Module, name string, m *Module) error {
 	if err := validateScales(name, m); err != nil {
 		return err
 	}
+	if err := validateThresholds(m.Thresholds, m.Type); err != nil {
+		return fmt.Errorf("modules.%s.thresholds: %w", name, err)
+	}
 	modules[name] = m
 	return nil
 }
@@ -311,6 +321,9 @@ func (c *Config) validateContainer(i int, ct *Container) error {
 	}
 	if mod.Type != ModuleAuto && mod.Type != ct.Type {
 		return fmt.Errorf("%s: module %q is for type %s, the container is %s", where, ct.ModuleName(), mod.Type, ct.Type)
+	}
+	if err := validateThresholds(ct.Thresholds, ct.Type); err != nil {
+		return fmt.Errorf("%s: thresholds: %w", where, err)
 	}
 	for _, k := range sortedKeys(ct.Labels) {
 		switch v := ct.Labels[k]; {
@@ -356,6 +369,20 @@ func validateScales(name string, m *Module) error {
 		// non-finite samples).
 		if !(factor > 0) || math.IsInf(factor, 0) {
 			return fmt.Errorf("modules.%s.scales.%s: factor %v is not a positive finite number", name, field, factor)
+		}
+	}
+	return nil
+}
+
+func validateThresholds(m map[string]float64, typ string) error {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := thresholds.ValidateOverride(n, m[n], typ); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -37,9 +37,9 @@ func TestExampleInventoryIsValid(t *testing.T) {
 // line where the YAML decoder or the entry knows it).
 func TestInvalidFiles(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.yml":                `line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, type`,
+		"unknown_key.yml":                `line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, thresholds, type`,
 		"unknown_top_key.yml":            `line 1: unknown key "targets" at the top level; valid keys: containers, control, modules`,
-		"unknown_module_key.yml":         `line 3: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, timeout, type`,
+		"unknown_module_key.yml":         `line 3: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, thresholds, timeout, type`,
 		"duplicate_name.yml":             `container "hk3-001" (line 3): duplicate name, first defined on line 2`,
 		"duplicate_address.yml":          `container "hk3-002" (line 3): duplicate address 127.0.0.1:8001, also used by "hk3-001" (line 2)`,
 		"bad_address.yml":                `is not host:port`,

@@ -28,8 +28,8 @@ control:
 	msg := err.Error()
 	for _, want := range []string{
 		"errors:\n",
-		`line 2: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, timeout, type`,
-		`line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, type`,
+		`line 2: unknown key "timout" in a module (modules:); valid keys: max_body_bytes, max_miners, miner_info, scales, thresholds, timeout, type`,
+		`line 5: unknown key "lables" in a container (containers:); valid keys: address, labels, module, name, thresholds, type`,
 		`line 8: got text site, want a mapping of names to text`,
 		`line 11: got text low, want a number`,
 		"line 10: control.batch_concurrency must not be negative",

@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+
+	"github.com/antspace-exporter/antspace_exporter/collector"
 )
 
 // Target is what a probe request resolved to.
@@ -46,4 +49,21 @@ func (c *Config) Resolve(target, module string, open bool) (*Target, error) {
 	}
 	t.Module = c.Modules[t.ModuleName]
 	return t, nil
+}
+
+// Settings are the collector settings of a resolved target: its module's,
+// with the alert thresholds of the module and the container merged
+// (container over module).
+func (t *Target) Settings() collector.Settings {
+	s := t.Module.Settings(t.ModuleName)
+	var ct map[string]float64
+	if t.Container != nil {
+		ct = t.Container.Thresholds
+	}
+	if len(t.Module.Thresholds)+len(ct) > 0 {
+		s.Thresholds = make(map[string]float64, len(t.Module.Thresholds)+len(ct))
+		maps.Copy(s.Thresholds, t.Module.Thresholds)
+		maps.Copy(s.Thresholds, ct)
+	}
+	return s
 }

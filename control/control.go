@@ -7,6 +7,7 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -83,6 +84,10 @@ type Handler struct {
 
 	approvals *approvalStore
 	now       func() time.Time
+
+	// verifyDeadline bounds a write's read-back: nil is context.WithTimeout.
+	// Tests set it to decide when verify_timeout passes.
+	verifyDeadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
 }
 
 // New returns the /control handler.

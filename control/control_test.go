@@ -12,15 +12,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
 	"github.com/antspace-exporter/antspace_exporter/config"
+	tu "github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Every action reaches the device (the mock records the write), changes its
 // state and is verified by reading coolerState back.
@@ -518,6 +516,9 @@ func TestBatch(t *testing.T) {
 			if err := env.mocks[name].Close(); err != nil {
 				t.Fatal(err)
 			}
+			// Keep the freed port refused: on a busy machine another
+			// process's server could take it and answer the write.
+			tu.RefuseConnections(t, env.mocks[name].Addr())
 		}
 		r := env.do(t, call{path: "/control/reset?selector=site=dc1", bearer: adminToken})
 		if r.status != http.StatusBadGateway || r.json["error"] != "all 2 containers failed" {
@@ -552,8 +553,12 @@ func TestBatch(t *testing.T) {
 
 // When the read-back does not show the change within verify_timeout, the
 // answer says verified:false with the reason; the write itself succeeded.
+// verify_timeout passes when the test says, after the second read-back (see
+// expireVerifyAfterReads): the reason is what that read showed, never a read
+// cut off by the clock.
 func TestNotVerified(t *testing.T) {
-	env := newEnv(t, envOptions{controlYAML: "  verify_timeout: 300ms\n"})
+	env := newEnv(t, envOptions{controlYAML: "  verify_timeout: 7s\n"})
+	deadlines := env.expireVerifyAfterReads(2)
 	// The controller accepts setTemp but keeps reporting 25 (a pinned string).
 	if err := env.mocks["hk3-a"].Set("supply_liquid_set_temp", "25"); err != nil {
 		t.Fatal(err)
@@ -583,6 +588,9 @@ func TestNotVerified(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(env.h.requests.WithLabelValues("setpoint", "unverified")); n != 1 {
 		t.Errorf("unverified count %v", n)
+	}
+	if got := deadlines.timeouts(); !slices.Equal(got, []time.Duration{7 * time.Second, 7 * time.Second}) {
+		t.Errorf("verify timeouts %v, want control.verify_timeout (7s) for each write", got)
 	}
 }
 

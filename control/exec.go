@@ -152,7 +152,11 @@ func (h *Handler) writeOne(ctx context.Context, ct *config.Container, q *request
 	}
 	res.OK = true
 
-	vctx, cancel := context.WithTimeout(ctx, lim.VerifyTimeout)
+	withTimeout := context.WithTimeout
+	if h.verifyDeadline != nil {
+		withTimeout = h.verifyDeadline
+	}
+	vctx, cancel := withTimeout(ctx, lim.VerifyTimeout)
 	defer cancel()
 	res.Verified, res.Observed, err = h.verify(vctx, ct, q)
 	res.Outcome = outcomeVerified

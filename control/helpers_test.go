@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/device"
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -125,10 +127,13 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 			hashOf(t, alicePass), hashOf(t, bobPass))
 	}
 	y.WriteString(o.controlYAML)
+	// Timeouts far beyond what a write and its read-back need on a loaded
+	// machine: no test here means to hit them by the clock (TestNotVerified
+	// lets verify_timeout pass itself, see expireVerifyAfterReads).
 	if !strings.Contains(o.controlYAML, "verify_timeout:") {
-		y.WriteString("  verify_timeout: 2s\n")
+		y.WriteString("  verify_timeout: 1m\n")
 	}
-	y.WriteString("  timeout: 2s\n")
+	y.WriteString("  timeout: 1m\n")
 	cfg, err := config.Parse(strings.NewReader(y.String()))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y.String())
@@ -177,7 +182,7 @@ func (e *testEnv) do(t *testing.T, c call) reply {
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testutil.Patience)
 	defer cancel()
 	var body io.Reader
 	if c.body != "" {
@@ -272,3 +277,51 @@ func (f *inFlight) peak() int {
 	defer f.mu.Unlock()
 	return f.max
 }
+
+// verifyDeadlines makes verify_timeout pass for each write when the
+// read-back has read coolerState n times: right after the n-th answer was
+// read to the end, so that its outcome is the last the verification saw,
+// whatever the machine's load. asked records the verify timeouts the handler
+// would have waited.
+type verifyDeadlines struct {
+	n      int
+	mu     sync.Mutex
+	expire func()
+	reads  int
+	asked  []time.Duration
+}
+
+func (e *testEnv) expireVerifyAfterReads(n int) *verifyDeadlines {
+	v := &verifyDeadlines{n: n}
+	testutil.WatchBodies(e.client.HTTP).OnClose = func(r *http.Request) {
+		if r.URL.Query().Get("operation") != payload.OpCoolerState {
+			return
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.expire == nil {
+			return // not a read-back
+		}
+		if v.reads++; v.reads == v.n {
+			v.expire()
+			v.expire = nil
+		}
+	}
+	e.h.verifyDeadline = func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+		vctx, expire, cancel := testutil.ManualDeadline(ctx)
+		v.mu.Lock()
+		v.expire, v.reads = expire, 0
+		v.asked = append(v.asked, d)
+		v.mu.Unlock()
+		return vctx, cancel
+	}
+	return v
+}
+
+func (v *verifyDeadlines) timeouts() []time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.asked)
+}
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

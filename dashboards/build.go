@@ -31,7 +31,9 @@ func files() map[string]*Dashboard {
 
 // Build renders every dashboard as the JSON that is committed: file name to
 // content (two-space indented, trailing newline).
-func Build() (map[string][]byte, error) {
+func Build() (map[string][]byte, error) { return BuildFor(Options{}) }
+
+func build() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for name, d := range files() {
 		var buf bytes.Buffer

@@ -18,9 +18,9 @@ type scope struct {
 	base string // e.g. `type="hk3",site=~"$site",container=~"$container"`
 }
 
-// sel renders a selector: metric{base,extra...}.
+// sel renders a selector: metric{probe selector,base,extra...}.
 func (s scope) sel(metric string, extra ...string) string {
-	m := append([]string{s.base}, extra...)
+	m := append([]string{site.ProbeSelector, s.base}, extra...)
 	return metric + "{" + strings.Join(m, ",") + "}"
 }
 
@@ -37,7 +37,7 @@ const loadSources = `source=~"distribution_box.*"`
 func datasourceVariable() Variable {
 	return Variable{
 		Current:     map[string]any{},
-		Description: "Prometheus that scrapes the antspace_exporter (job \"antspace\").",
+		Description: "Prometheus that scrapes the antspace_exporter (selector {" + site.ProbeSelector + "}).",
 		Hide:        0,
 		Label:       "Data source",
 		Name:        "datasource",

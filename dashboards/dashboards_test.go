@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/rules"
 )
 
 // wantUIDs is the fixed UID of every committed dashboard file.
@@ -313,6 +314,17 @@ func metricTable(t *testing.T) map[string][]string {
 		t.Fatal("collector.Metrics() is empty")
 	}
 	maps.Copy(m, builtinMetrics)
+	// The recording rules of the rule bundle (the fleet dashboard reads
+	// them): site-level ones carry site (and type), container-level ones the
+	// labels of the series they aggregate.
+	for _, g := range rules.Groups(rules.DefaultSite()) {
+		for _, r := range g.Rules {
+			if r.Record == "" {
+				continue
+			}
+			m[r.Record] = []string{"site", "type"}
+		}
+	}
 	return m
 }
 
@@ -583,8 +595,11 @@ func TestMultiValueVariablesOnlyInRegexMatchers(t *testing.T) {
 		if _, err := Substitute(q.Expr, testVars); err != nil {
 			t.Errorf("%s %q: %v", q.File, q.Panel, err)
 		}
-		// Every device query is scoped to the selected containers.
-		if !strings.Contains(q.Expr, `container=~"$container"`) && !strings.HasPrefix(q.Panel, "variable ") {
+		// Every device query is scoped to the selected containers, except
+		// those reading only site-level recording rules (site:…, no
+		// container label), scoped to the selected sites.
+		siteLevel := strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(q.Expr, "sum by (site) ("), "max by (site) ("), "site:") && strings.Contains(q.Expr, `site=~"$site"`)
+		if !strings.Contains(q.Expr, `container=~"$container"`) && !strings.HasPrefix(q.Panel, "variable ") && !siteLevel {
 			t.Errorf("%s %q %s: query ignores $container: %s", q.File, q.Panel, q.RefID, q.Expr)
 		}
 	}

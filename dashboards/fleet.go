@@ -27,9 +27,9 @@ var containerLink = []map[string]any{{
 func fleetTotal(title, desc, unit, metric string, extra ...string) *Panel {
 	s := fleetScope
 	perContainer := "count by (container) (" + s.sel(metric, extra...) + ")"
-	p := stat(title, desc+" Below it: the share of probe targets (Prometheus up{job=\"antspace\"}) that report the metric; under 100 % (red) the total misses containers.", unit, 4, 4,
+	p := stat(title, desc+" Below it: the share of probe targets (Prometheus up{"+site.ProbeSelector+"}) that report the metric; under 100 % (red) the total misses containers.", unit, 4, 4,
 		instant("sum("+s.sel(metric, extra...)+")", "total"),
-		instant("(count("+perContainer+") or vector(0)) / count("+s.sel("up", `job="antspace"`)+")", "reporting"),
+		instant("(count("+perContainer+") or vector(0)) / count("+s.sel("up")+")", "reporting"),
 	)
 	p.override("byFrameRefID", "B", prop("unit", "percentunit"), prop("decimals", 0), prop("thresholds", steps("red", 1, "green")))
 	p.option("textMode", "value_and_name")
@@ -42,9 +42,9 @@ func fleetDashboard() *Dashboard {
 
 	l.row("Fleet status")
 	alerts := stat("Firing alerts", "Firing alerts of the antspace rule bundle (ALERTS) by severity: critical red, high orange, medium yellow when any fires; green 0 when quiet.", "none", 4, 4,
-		instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="critical"`)+") or vector(0)", "critical"),
-		instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="high"`)+") or vector(0)", "high"),
-		instant("count("+s.sel("ALERTS", `alertstate="firing"`, `severity="medium"`)+") or vector(0)", "medium"),
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("critical"))+") or vector(0)", site.SeverityNames["critical"]),
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("high"))+") or vector(0)", site.SeverityNames["high"]),
+		instant("count("+s.sel("ALERTS", `alertstate="firing"`, severityIs("medium"))+") or vector(0)", site.SeverityNames["medium"]),
 	).thresholds(alertCriticalThreshold).
 		override("byFrameRefID", "B", prop("thresholds", alertHighThreshold)).
 		override("byFrameRefID", "C", prop("thresholds", alertMediumThreshold)).
@@ -52,13 +52,13 @@ func fleetDashboard() *Dashboard {
 	l.add(
 		stat("Containers up", "Containers whose controller answered the last probe (antspace_up == 1).", "none", 4, 4,
 			instant("count("+s.sel("antspace_up")+" == 1) or vector(0)", "up")).thresholds(neutralThresholds),
-		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for job antspace): green 0, red otherwise.", "none", 4, 4,
-			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up", `job="antspace"`)+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
+		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for its probe scrape): green 0, red otherwise.", "none", 4, 4,
+			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up")+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
 		stat("Fault flags set", "Fault flags currently set across the selected containers (antspace_fault_active == 1), whether or not an alert fires for them yet: green 0, red otherwise. A container that does not answer sets none: see Containers down.", "none", 4, 4,
 			instant("count("+s.sel("antspace_fault_active")+" == 1) or vector(0)", "faults")).thresholds(zeroGoodThresholds),
 		alerts,
-		fleetTotal("Total power", "Sum of the distribution-box power readings of the selected containers (antspace_power_watts: HK3 distribution_box1+2, immersion distribution_box; the immersion power_distribution reading is of the same box and not added).", "watt", "antspace_power_watts", loadSources),
-		fleetTotal("Total hash rate", "Sum of the hash rate the selected containers report (antspace_hashrate_hashes_per_second).", "Hs", "antspace_hashrate_hashes_per_second"),
+		fleetTotal("Total power", "Sum of the distribution-box power readings of the selected containers (recording rule container:antspace_power_watts:sum: HK3 distribution_box1+2, immersion distribution_box; the immersion power_distribution reading is of the same box and not added).", "watt", "container:antspace_power_watts:sum"),
+		fleetTotal("Total hash rate", "Sum of the hash rate the selected containers report (recording rule container:antspace_hashrate_hashes_per_second:sum).", "Hs", "container:antspace_hashrate_hashes_per_second:sum"),
 	)
 
 	// One row per container; all queries aggregate to (container, type,
@@ -68,12 +68,12 @@ func fleetDashboard() *Dashboard {
 		"One row per container: reachability (green Up, red Down), supply and return temperature of the loop feeding the miners (HK3 liquid loop, immersion oil loop; the warmest sensor), setpoint, HK3 supply pressure (UI colours), power, hash rate, miners and fault flags set (green 0, red otherwise, grey No data when the container does not answer). Click a container to open its dashboard.",
 		"none", 24, 9,
 		tableQuery(by("max", grp, s.sel("antspace_up"))),
-		tableQuery(by("max", grp, s.sel("antspace_temperature_celsius", minerSupplySensors))),
-		tableQuery(by("max", grp, s.sel("antspace_temperature_celsius", minerReturnSensors))),
+		tableQuery(by("max", grp, s.sel("container:antspace_supply_temperature_celsius:max"))),
+		tableQuery(by("max", grp, s.sel("container:antspace_return_temperature_celsius:max"))),
 		tableQuery(by("max", grp, s.sel("antspace_supply_liquid_setpoint_celsius"))),
 		tableQuery(by("max", grp, s.sel("antspace_pressure_pascals", `sensor="supply_liquid"`))+" / 1e5"),
-		tableQuery(by("sum", grp, s.sel("antspace_power_watts", loadSources))),
-		tableQuery(by("sum", grp, s.sel("antspace_hashrate_hashes_per_second"))),
+		tableQuery(by("sum", grp, s.sel("container:antspace_power_watts:sum"))),
+		tableQuery(by("sum", grp, s.sel("container:antspace_hashrate_hashes_per_second:sum"))),
 		tableQuery(by("max", grp, s.sel("antspace_miners"))),
 		tableQuery(by("sum", grp, s.sel("antspace_fault_active"))),
 	)
@@ -139,7 +139,7 @@ func fleetDashboard() *Dashboard {
 	)
 	at.columns(
 		col("alertname", "Alert", alertNameChars),
-		col("severity", "Severity", 8, colored(valueMap("critical", "critical", "red", "high", "high", "orange", "medium", "medium", "yellow"))...),
+		col("severity", "Severity", 8, colored(valueMap(site.SeverityNames["critical"], site.SeverityNames["critical"], "red", site.SeverityNames["high"], site.SeverityNames["high"], "orange", site.SeverityNames["medium"], site.SeverityNames["medium"], "yellow"))...),
 		col("container", "Container", labelChars, prop("links", containerLink)),
 		col("fault", "Fault", faultChars),
 		col("component", "Component", faultChars),
@@ -171,10 +171,37 @@ func fleetDashboard() *Dashboard {
 	l.row("Power and hash rate")
 	l.add(
 		timeseries("Power per container", "Power per container (sum of its distribution-box readings, antspace_power_watts: HK3 distribution boxes 1+2, immersion distribution_box), stacked so the top edge is the fleet total.", "watt", 12, 9,
-			query(by("sum", "container", s.sel("antspace_power_watts", loadSources)), "{{container}}")).stacked(),
+			query(by("sum", "container", s.sel("container:antspace_power_watts:sum")), "{{container}}")).stacked(),
 		timeseries("Hash rate per container", "Hash rate each container reports (antspace_hashrate_hashes_per_second), stacked so the top edge is the fleet total.", "Hs", 12, 9,
-			query(by("sum", "container", s.sel("antspace_hashrate_hashes_per_second")), "{{container}}")).stacked(),
+			query(by("sum", "container", s.sel("container:antspace_hashrate_hashes_per_second:sum")), "{{container}}")).stacked(),
 	)
+
+	// Per site, from the site-level recording rules only: cheap at any fleet
+	// size. Recording rules aggregated by site carry no job label, so they
+	// are selected by site alone.
+	l.row("Sites")
+	siteSel := func(metric string) string { return by("sum", "site", metric+`{site=~"$site"}`) }
+	st := table("Sites",
+		"One row per site from the recording rules (site:…): containers up, down (controller not answering or probe failing) and with fault flags set, power, hash rate and the warmest miner-feeding supply temperature.",
+		"none", 24, 6,
+		tableQuery(siteSel("site:antspace_containers_up:count")),
+		tableQuery(siteSel("site:antspace_containers_down:count")),
+		tableQuery(siteSel("site:antspace_containers_faulting:count")),
+		tableQuery(siteSel("site:antspace_power_watts:sum")),
+		tableQuery(siteSel("site:antspace_hashrate_hashes_per_second:sum")),
+		tableQuery(by("max", "site", `site:antspace_supply_temperature_celsius:max{site=~"$site"}`)),
+	)
+	st.transform("merge", map[string]any{})
+	st.columns(
+		col("site", "Site", labelChars),
+		col("Value #A", "Up", 8, prop("unit", "none")),
+		col("Value #B", "Down", 8, append([]Property{prop("unit", "none"), prop("thresholds", zeroGoodThresholds)}, colored(nil)...)...),
+		col("Value #C", "With faults", 8, append([]Property{prop("unit", "none"), prop("thresholds", zeroGoodThresholds)}, colored(nil)...)...),
+		col("Value #D", "Power", valueChars, prop("unit", "watt")),
+		col("Value #E", "Hash rate", valueChars, prop("unit", "Hs")),
+		col("Value #F", "Warmest supply", valueChars, prop("unit", "celsius"), prop("decimals", 1)),
+	)
+	l.add(st)
 
 	return newDashboard(FleetUID, "Antspace / Fleet overview",
 		"All Antspace cooling containers at a glance: who is up, what is faulting, temperatures, pressure, power and hash rate. Click a container to open its HK3 or immersion dashboard.",

@@ -160,7 +160,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	defer func() { _ = resp.Body.Close() }() // read to the limit or failed: nothing left to report
 
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%s: body larger than the %d-byte limit (Content-Length %d)", operation, limit, resp.ContentLength)
+		return nil, &BodyLimitError{Operation: operation, Limit: limit, ContentLength: resp.ContentLength}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
@@ -170,7 +170,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return nil, fmt.Errorf("%s: reading body: %w", operation, err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s: body larger than the %d-byte limit", operation, limit)
+		return nil, &BodyLimitError{Operation: operation, Limit: limit}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("%s: HTTP status %d: %s", operation, resp.StatusCode, payload.Snippet(body))
@@ -183,4 +183,21 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return env, fmt.Errorf("%s: device answered ok:false", operation)
 	}
 	return env, nil
+}
+
+// BodyLimitError is the error of an answer larger than the body limit
+// (MaxBodyBytes, a module's max_body_bytes): the body was not read past it.
+type BodyLimitError struct {
+	Operation string
+	Limit     int64
+	// ContentLength is the length the answer announced when it was refused
+	// before reading; 0 when the body was cut off at the limit.
+	ContentLength int64
+}
+
+func (e *BodyLimitError) Error() string {
+	if e.ContentLength > 0 {
+		return fmt.Sprintf("%s: body larger than the %d-byte limit (Content-Length %d)", e.Operation, e.Limit, e.ContentLength)
+	}
+	return fmt.Sprintf("%s: body larger than the %d-byte limit", e.Operation, e.Limit)
 }

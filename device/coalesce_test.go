@@ -39,13 +39,15 @@ var hk3 = collector.Settings{Module: "hk3", Type: collector.TypeHK3}
 
 // Two probes of one container at the same time (an HA Prometheus pair) cost
 // the device one read of each operation.
+// The window is a minute: on a loaded machine the second probe may start
+// after the first finished, and must still share its read.
 func TestCoalesceConcurrentProbes(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "ha", Type: mock.HK3})
-	c := coalescingClient(device.DefaultCoalesceWindow)
+	c := coalescingClient(time.Minute)
 	var wg sync.WaitGroup
 	results := make([]*collector.Result, 2)
 	for i := range results {
-		wg.Go(func() { results[i] = probeWith(c, srv.Addr(), hk3, 5*time.Second) })
+		wg.Go(func() { results[i] = probeWith(c, srv.Addr(), hk3, testutil.Patience) })
 	}
 	wg.Wait()
 	for i, r := range results {
@@ -74,10 +76,10 @@ func TestCoalesceJoinsReadInFlight(t *testing.T) {
 
 	var wg sync.WaitGroup
 	results := make([]*collector.Result, 2)
-	wg.Go(func() { results[0] = probeWith(c, d.addr(), hk3, 10*time.Second) })
-	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
-	wg.Go(func() { results[1] = probeWith(c, d.addr(), hk3, 10*time.Second) })
-	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join the read", func() bool {
+	wg.Go(func() { results[0] = probeWith(c, d.addr(), hk3, testutil.Patience) })
+	testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "the first coolerState read to reach the device", func() bool { return d.inFlight.Load() == 1 })
+	wg.Go(func() { results[1] = probeWith(c, d.addr(), hk3, testutil.Patience) })
+	testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "the second probe to join the read", func() bool {
 		return device.CoalesceWaiters(c.Coalesce, d.addr(), payload.OpCoolerState, device.DefaultMaxBodyBytes) == 2
 	})
 	d.release()
@@ -107,7 +109,7 @@ func TestCoalesceWindow(t *testing.T) {
 	s := collector.Settings{Type: collector.TypeImmersion}
 
 	for i := range 3 {
-		if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
+		if r := probeWith(c, srv.Addr(), s, testutil.Patience); !r.Up() {
 			t.Fatalf("probe %d: %v", i, r.Err)
 		}
 		advance(10 * time.Second)
@@ -119,7 +121,7 @@ func TestCoalesceWindow(t *testing.T) {
 		t.Errorf("shared reads coolerState=%d minerInfo=%d, want 2 each (the 2nd and 3rd probe)", a, b)
 	}
 	advance(time.Minute)
-	if r := probeWith(c, srv.Addr(), s, 5*time.Second); !r.Up() {
+	if r := probeWith(c, srv.Addr(), s, testutil.Patience); !r.Up() {
 		t.Fatal(r.Err)
 	}
 	if n := srv.Reads(payload.OpCoolerState); n != 2 {
@@ -138,7 +140,7 @@ func TestCoalesceDisabled(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "off", Type: mock.HK3})
 	c := coalescingClient(0)
 	for range 3 {
-		if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+		if r := probeWith(c, srv.Addr(), hk3, testutil.Patience); !r.Up() {
 			t.Fatal(r.Err)
 		}
 	}
@@ -147,33 +149,42 @@ func TestCoalesceDisabled(t *testing.T) {
 	}
 }
 
-// A caller with a short timeout returns on time while another caller keeps
+// A caller whose deadline passes returns at once while another caller keeps
 // waiting for the shared read, which is not cancelled by the first caller
-// giving up, even when that caller started it.
+// giving up, even when that caller started it. The first caller's deadline
+// passes when the test says (testutil.ManualDeadline), after the second has
+// joined: no clock decides the order.
 func TestCoalesceCallerTimeout(t *testing.T) {
 	d := startDevice(t, mock.HK3)
 	d.holdOps(payload.OpCoolerState)
 	c := coalescingClient(device.DefaultCoalesceWindow)
 
-	const short = 200 * time.Millisecond
+	shortCtx, expire, cancel := testutil.ManualDeadline(context.Background())
+	defer cancel()
 	shortDone := make(chan *collector.Result, 1)
-	start := time.Now()
-	go func() { shortDone <- probeWith(c, d.addr(), hk3, short) }() // starts the shared read
-	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the coolerState read to reach the device", func() bool { return d.inFlight.Load() >= 1 })
+	go func() { shortDone <- collector.Probe(shortCtx, c, d.addr(), hk3) }() // starts the shared read
+	testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "the coolerState read to reach the device", func() bool { return d.inFlight.Load() >= 1 })
 
 	longDone := make(chan *collector.Result, 1)
-	go func() { longDone <- probeWith(c, d.addr(), hk3, 20*time.Second) }()
-	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "the second probe to join", func() bool {
+	go func() { longDone <- probeWith(c, d.addr(), hk3, testutil.Patience) }()
+	testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "the second probe to join", func() bool {
 		return device.CoalesceWaiters(c.Coalesce, d.addr(), payload.OpCoolerState, device.DefaultMaxBodyBytes) == 2
 	})
-
-	r := <-shortDone
-	elapsed := time.Since(start)
-	if r.Up() || !strings.Contains(r.Err.Error(), "probe timeout") {
-		t.Fatalf("short probe: up=%v err=%v, want a timeout", r.Up(), r.Err)
+	select {
+	case r := <-shortDone:
+		t.Fatalf("short probe returned before its deadline passed: %v", r.Err)
+	default:
 	}
-	if elapsed > short+2*time.Second {
-		t.Errorf("short probe returned after %v, its timeout was %v", elapsed, short)
+
+	expire()
+	var r *collector.Result
+	select {
+	case r = <-shortDone: // while the device still holds the shared read
+	case <-time.After(testutil.Patience):
+		t.Fatalf("short probe still waiting %v after its deadline passed", testutil.Patience)
+	}
+	if r.Up() || !strings.Contains(r.Err.Error(), "coolerState: no answer before the probe timeout") {
+		t.Fatalf("short probe: up=%v err=%v, want a timeout", r.Up(), r.Err)
 	}
 	select {
 	case r := <-longDone:
@@ -206,12 +217,12 @@ func TestCoalesceAbandonedReadCancelled(t *testing.T) {
 		if op != payload.OpCoolerState {
 			t.Errorf("cancelled %s, want coolerState", op)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.Patience):
 		t.Fatal("the abandoned read was not cancelled")
 	}
 	// The next probe reads again instead of getting the abandoned result.
 	d.release()
-	if r := probeWith(c, d.addr(), hk3, 5*time.Second); !r.Up() {
+	if r := probeWith(c, d.addr(), hk3, testutil.Patience); !r.Up() {
 		t.Fatal(r.Err)
 	}
 	if n := d.Reads(payload.OpCoolerState); n != 1 { // the abandoned read never got an answer
@@ -224,10 +235,10 @@ func TestCoalesceAbandonedReadCancelled(t *testing.T) {
 func TestCoalesceBodyLimitsKeptApart(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "limits", Type: mock.HK3})
 	c := coalescingClient(time.Minute)
-	big := probeWith(c, srv.Addr(), hk3, 5*time.Second)
+	big := probeWith(c, srv.Addr(), hk3, testutil.Patience)
 	small := hk3
 	small.MaxBodyBytes = 64
-	tiny := probeWith(c, srv.Addr(), small, 5*time.Second)
+	tiny := probeWith(c, srv.Addr(), small, testutil.Patience)
 	if !big.Up() {
 		t.Fatalf("default limit: %v", big.Err)
 	}
@@ -244,15 +255,15 @@ func TestCoalesceBodyLimitsKeptApart(t *testing.T) {
 func TestCoalesceWriteInvalidates(t *testing.T) {
 	srv := startMock(t, mock.Options{Name: "write", Type: mock.HK3})
 	c := coalescingClient(time.Minute)
-	if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+	if r := probeWith(c, srv.Addr(), hk3, testutil.Patience); !r.Up() {
 		t.Fatal(r.Err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if _, err := c.Call(ctx, srv.Addr(), payload.OpReset, nil); err != nil {
 		t.Fatal(err)
 	}
-	if r := probeWith(c, srv.Addr(), hk3, 5*time.Second); !r.Up() {
+	if r := probeWith(c, srv.Addr(), hk3, testutil.Patience); !r.Up() {
 		t.Fatal(r.Err)
 	}
 	if n := srv.Reads(payload.OpCoolerState); n != 2 {

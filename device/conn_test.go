@@ -22,7 +22,7 @@ func TestSequentialProbesReuseOneConnection(t *testing.T) {
 	c := device.NewClient("antspace_exporter/test", 1)
 	const probes = 25
 	for i := range probes {
-		if r := probeWith(c, d.addr(), hk3, 5*time.Second); !r.Up() || r.MinerErr != nil {
+		if r := probeWith(c, d.addr(), hk3, testutil.Patience); !r.Up() || r.MinerErr != nil {
 			t.Fatalf("probe %d: err=%v minerErr=%v", i, r.Err, r.MinerErr)
 		}
 	}
@@ -41,7 +41,7 @@ func TestSequentialProbesStayWithinCap(t *testing.T) {
 	c := device.NewClient("antspace_exporter/test", 2)
 	s := collector.Settings{Type: collector.TypeImmersion}
 	for i := range 25 {
-		if r := probeWith(c, d.addr(), s, 5*time.Second); !r.Up() {
+		if r := probeWith(c, d.addr(), s, testutil.Patience); !r.Up() {
 			t.Fatalf("probe %d: %v", i, r.Err)
 		}
 	}
@@ -61,7 +61,7 @@ func TestConcurrentProbesRespectPerDeviceCap(t *testing.T) {
 			errs := make(chan error, 40)
 			for range 40 {
 				wg.Go(func() {
-					if r := probeWith(c, d.addr(), hk3, 20*time.Second); !r.Up() {
+					if r := probeWith(c, d.addr(), hk3, testutil.Patience); !r.Up() {
 						errs <- r.Err
 					}
 				})
@@ -109,7 +109,7 @@ func TestGlobalUpstreamBound(t *testing.T) {
 		}
 		return n
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -120,7 +120,7 @@ func TestGlobalUpstreamBound(t *testing.T) {
 			}
 		})
 	}
-	testutil.WaitFor(t, 10*time.Second, 2*time.Millisecond, "3 requests to reach the devices", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 2*time.Millisecond, "3 requests to reach the devices", func() bool {
 		return total(func(d *mockDevice) int64 { return d.inFlight.Load() }) == global
 	})
 	if n := c.InFlight(); n != global {

@@ -187,7 +187,7 @@ func TestTransportDropsUnsolicitedAnswer(t *testing.T) {
 	}
 	close(sendLie)
 	<-lieSent
-	testutil.WaitFor(t, 10*time.Second, time.Millisecond, "the unsolicited answer at the idle connection", func() bool {
+	testutil.WaitFor(t, testutil.Patience, time.Millisecond, "the unsolicited answer at the idle connection", func() bool {
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
 		for _, p := range tr.hosts {

@@ -46,6 +46,12 @@ type RenderOptions struct {
 	WebhookAddr      string        // host:port receiving Alertmanager's webhooks ("" keeps the placeholder)
 	Interval         time.Duration // scrape, evaluation and SD refresh interval; also the scrape timeout
 	Speedup          int           // divisor of every rule's for/keep_firing_for (1 = as written)
+	// RulesDir holds the rule files (*.yml) to load; "" is Root/rules. A
+	// site's bundle rendered by cmd/antspace_mixin goes here.
+	RulesDir string
+	// JobNames renames scrape jobs of examples/prometheus.yml (job_name and
+	// the `job` relabelling), as a site with its own job names does.
+	JobNames map[string]string
 }
 
 // Rendered names the files Render wrote.
@@ -69,12 +75,16 @@ func Render(o RenderOptions) (*Rendered, error) {
 		Alertmanager: filepath.Join(o.OutDir, "alertmanager.yml"),
 	}
 
-	srcRules, err := filepath.Glob(filepath.Join(o.Root, "rules", "*.yml"))
+	rulesDir := o.RulesDir
+	if rulesDir == "" {
+		rulesDir = filepath.Join(o.Root, "rules")
+	}
+	srcRules, err := filepath.Glob(filepath.Join(rulesDir, "*.yml"))
 	if err != nil {
 		return nil, err
 	}
 	if len(srcRules) == 0 {
-		return nil, fmt.Errorf("no rule files in %s", filepath.Join(o.Root, "rules"))
+		return nil, fmt.Errorf("no rule files in %s", rulesDir)
 	}
 	sort.Strings(srcRules)
 	for _, src := range srcRules {
@@ -98,6 +108,9 @@ func Render(o RenderOptions) (*Rendered, error) {
 		return nil, err
 	}
 	prom, err := PrometheusConfig(b, o.ExporterAddr, o.AlertmanagerAddr, out.Rules, o.Interval)
+	if err == nil && len(o.JobNames) > 0 {
+		prom, err = RenameJobs(prom, o.JobNames)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("examples/prometheus.yml: %w", err)
 	}
@@ -182,6 +195,57 @@ func PrometheusConfig(src []byte, exporterAddr, alertmanagerAddr string, ruleFil
 		rf.Content = append(rf.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f})
 	}
 
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// RenameJobs renames scrape jobs: each job_name in names, and every
+// relabelling that sets the job label to one of them. Every name must occur.
+func RenameJobs(src []byte, names map[string]string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, fmt.Errorf("not a YAML document")
+	}
+	sc := mapValue(doc.Content[0], "scrape_configs")
+	if sc == nil {
+		return nil, fmt.Errorf("no scrape_configs")
+	}
+	found := map[string]bool{}
+	for _, job := range sc.Content {
+		if n := mapValue(job, "job_name"); n != nil {
+			if to, ok := names[n.Value]; ok {
+				found[n.Value] = true
+				n.Value = to
+			}
+		}
+		if rc := mapValue(job, "relabel_configs"); rc != nil {
+			for _, r := range rc.Content {
+				tl, rep := mapValue(r, "target_label"), mapValue(r, "replacement")
+				if tl == nil || tl.Value != "job" || rep == nil {
+					continue
+				}
+				if to, ok := names[rep.Value]; ok {
+					rep.Value = to
+				}
+			}
+		}
+	}
+	for from := range names {
+		if !found[from] {
+			return nil, fmt.Errorf("no scrape job %q to rename", from)
+		}
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,47 @@ func TestRenderExample(t *testing.T) {
 	}
 	if string(am) != strings.ReplaceAll(string(orig), DefaultWebhookAddr, "127.0.0.2:3333") {
 		t.Error("alertmanager.yml changed beyond the webhook address")
+	}
+}
+
+func TestRenameJobs(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "examples", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := RenameJobs(src, map[string]string{"antspace": "cooling_containers", "antspace_exporter": "cooling_exporter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName        string `yaml:"job_name"`
+			RelabelConfigs []struct {
+				TargetLabel string `yaml:"target_label"`
+				Replacement string `yaml:"replacement"`
+			} `yaml:"relabel_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var jobs, relabelled []string
+	for _, sc := range cfg.ScrapeConfigs {
+		jobs = append(jobs, sc.JobName)
+		for _, r := range sc.RelabelConfigs {
+			if r.TargetLabel == "job" {
+				relabelled = append(relabelled, r.Replacement)
+			}
+		}
+	}
+	if want := []string{"cooling_containers", "antspace_static", "cooling_exporter"}; !slices.Equal(jobs, want) {
+		t.Errorf("jobs %v, want %v", jobs, want)
+	}
+	// The static job labels its series like the /sd job.
+	if want := []string{"cooling_containers"}; !slices.Equal(relabelled, want) {
+		t.Errorf("job relabelling to %v, want %v", relabelled, want)
+	}
+	if _, err := RenameJobs(src, map[string]string{"nope": "x"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("renaming a missing job: %v", err)
 	}
 }

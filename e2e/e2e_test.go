@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -50,6 +51,8 @@ type stack struct {
 	am           amAPI
 	webhook      *webhookRecorder
 	token        string // bearer token for /control
+	inventory    string // the exporter's inventory file
+	controlYAML  string // its control: section
 }
 
 func (s *stack) container(name string) *fleetContainer {
@@ -69,10 +72,16 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end suite skipped in -short mode")
 	}
-	promBin := testutil.RequireBinary(t, "prometheus")
 	amBin := testutil.RequireBinary(t, "prometheus-alertmanager", "alertmanager")
-	s := setup(t, promBin, amBin)
+	for _, b := range testutil.PromBuilds() {
+		t.Run(b.Name, func(t *testing.T) {
+			b.Require(t)
+			runEndToEnd(t, setup(t, b.Prometheus, amBin, setupOptions{}))
+		})
+	}
+}
 
+func runEndToEnd(t *testing.T, s *stack) {
 	start := time.Now()
 	steps := []struct {
 		name string
@@ -93,7 +102,15 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("scenarios took %v", time.Since(start).Round(100*time.Millisecond))
 }
 
-func setup(t *testing.T, promBin, amBin string) *stack {
+// setupOptions vary the stack: a site's rendered bundle and job names, a
+// different fleet.
+type setupOptions struct {
+	rulesDir string            // rule files to load; "" = the committed rules/
+	jobNames map[string]string // scrape jobs renamed in examples/prometheus.yml
+	fleet    []*fleetContainer // nil = the demo's four containers
+}
+
+func setup(t *testing.T, promBin, amBin string, o setupOptions) *stack {
 	root := repoRoot(t)
 	dir := t.TempDir()
 	s := &stack{root: root, dir: dir}
@@ -111,11 +128,14 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 
 	// The fleet: names as in the demo (targets.example.yml), since the static
 	// job of examples/prometheus.yml lists hk3-002 and imm-002 by name.
-	s.fleet = []*fleetContainer{
-		{Name: "hk3-001", Type: mock.HK3, Seed: 1, Site: "demo", Row: "1"},
-		{Name: "hk3-002", Type: mock.HK3, Seed: 2, Site: "demo", Row: "1"},
-		{Name: "imm-001", Type: mock.Immersion, Seed: 3, Site: "demo", Row: "2"},
-		{Name: "imm-002", Type: mock.Immersion, Seed: 4, Site: "demo", Row: "2"},
+	s.fleet = o.fleet
+	if s.fleet == nil {
+		s.fleet = []*fleetContainer{
+			{Name: "hk3-001", Type: mock.HK3, Seed: 1, Site: "demo", Row: "1"},
+			{Name: "hk3-002", Type: mock.HK3, Seed: 2, Site: "demo", Row: "1"},
+			{Name: "imm-001", Type: mock.Immersion, Seed: 3, Site: "demo", Row: "2"},
+			{Name: "imm-002", Type: mock.Immersion, Seed: 4, Site: "demo", Row: "2"},
+		}
 	}
 	for _, c := range s.fleet {
 		c.start(t, "127.0.0.1:0")
@@ -140,13 +160,14 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 	control := fmt.Sprintf("control:\n  tokens:\n    - name: e2e-operator\n      hash: %q\n      actions: [reset, setpoint]\n", hash)
 
 	inv := filepath.Join(dir, "inventory.yml")
+	s.inventory, s.controlYAML = inv, control
 	if err := os.WriteFile(inv, []byte(inventory(s.fleet, control)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.exporterAddr = testutil.MustFreeAddr(t)
 	s.exporter = startProcess(t, logDir, "antspace_exporter", exporterBin,
 		"--config.file="+inv, "--web.listen-address="+s.exporterAddr)
-	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", 30*time.Second)
+	s.exporter.waitHTTP(t, "http://"+s.exporterAddr+"/-/healthy", testutil.Patience)
 
 	s.webhook = startWebhook(t)
 	amAddr, promAddr := testutil.MustFreeAddr(t), testutil.MustFreeAddr(t)
@@ -154,6 +175,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		Root: root, OutDir: filepath.Join(dir, "config"),
 		ExporterAddr: s.exporterAddr, AlertmanagerAddr: amAddr, WebhookAddr: s.webhook.addr(),
 		Interval: interval, Speedup: speedup,
+		RulesDir: o.rulesDir, JobNames: o.jobNames,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +187,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+amAddr,
 		"--cluster.listen-address=", // no clustering: no gossip port, no peers
 	)
-	am.waitHTTP(t, "http://"+amAddr+"/-/ready", 30*time.Second)
+	am.waitHTTP(t, "http://"+amAddr+"/-/ready", testutil.Patience)
 	s.am = amAPI{base: "http://" + amAddr}
 
 	prom := startProcess(t, logDir, "prometheus", promBin,
@@ -174,7 +196,7 @@ func setup(t *testing.T, promBin, amBin string) *stack {
 		"--web.listen-address="+promAddr,
 		"--web.enable-lifecycle",
 	)
-	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 60*time.Second)
+	prom.waitHTTP(t, "http://"+promAddr+"/-/ready", 2*testutil.Patience)
 	s.prom = promAPI{base: "http://" + promAddr}
 	// Registered after Prometheus' own cleanup, so it runs before Prometheus
 	// stops: scrape failures and slow scrapes explain a flaky timing.
@@ -334,7 +356,7 @@ func (s *stack) scenarioScrape(t *testing.T) {
 	// probe counter exists in Prometheus only once a scrape of /metrics came
 	// after the first successful probe, so wait for it.
 	for _, q := range []string{`up{job="antspace_exporter"} == 1`, `antspace_exporter_build_info{job="antspace_exporter"}`, `antspace_exporter_probes_total{result="success"}`} {
-		testutil.Eventually(t, 30*time.Second, q, func() (bool, string) {
+		testutil.Eventually(t, wait, q, func() (bool, string) {
 			res, err := s.prom.query(q)
 			if err != nil {
 				return false, err.Error()
@@ -441,6 +463,17 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 
 	addr := c.Addr
 	c.stop(t)
+	// Hold the port while the container is down: on a busy machine another
+	// process's server could take it and answer the scrapes. A listener
+	// that never accepts makes the scrapes time out, which is unreachable
+	// too. (Not testutil.RefuseConnections: the closed server's connections
+	// may still hold the port in TIME_WAIT.)
+	release := func() {}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		release = func() { ln.Close() }
+	} else {
+		t.Logf("cannot hold %s while %s is down: %v", addr, c.Name, err)
+	}
 	testutil.Eventually(t, wait, "antspace_up == 0", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))
 		if err != nil {
@@ -478,6 +511,7 @@ func (s *stack) scenarioUnreachable(t *testing.T) {
 		}
 	}
 
+	release()
 	c.start(t, addr) // a fresh controller on the same address: faults clear
 	testutil.Eventually(t, wait, "antspace_up back to 1", func() (bool, string) {
 		res, err := s.prom.query(fmt.Sprintf(`antspace_up{container=%q}`, c.Name))

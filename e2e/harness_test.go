@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -98,8 +99,8 @@ func (p *process) stop(t *testing.T) {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-		case <-time.After(15 * time.Second):
-			t.Logf("%s (pid %d) ignored SIGTERM for 15s; killing it", p.name, p.cmd.Process.Pid)
+		case <-time.After(testutil.Patience):
+			t.Logf("%s (pid %d) ignored SIGTERM for %v; killing it", p.name, p.cmd.Process.Pid, testutil.Patience)
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
@@ -137,27 +138,31 @@ func (p *process) dumpLog(t *testing.T, lines int) {
 // waitHTTP waits until url answers 200, failing early when the process exits.
 func (p *process) waitHTTP(t *testing.T, url string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	var last error
-	for time.Now().Before(deadline) {
+	ready := func() bool {
 		if p.exited() {
-			p.dumpLog(t, 50)
-			t.Fatalf("%s exited before it was ready: %v", p.name, p.err)
+			return true // reported below
 		}
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
 		last = err
-		time.Sleep(50 * time.Millisecond)
+		return false
 	}
-	p.dumpLog(t, 50)
-	t.Fatalf("%s not ready at %s within %v: %v", p.name, url, timeout, last)
+	testutil.WaitFor(t, timeout, 50*time.Millisecond, p.name+" ready at "+url, ready, func() string {
+		p.dumpLog(t, 50)
+		return fmt.Sprint("last: ", last)
+	})
+	if p.exited() {
+		p.dumpLog(t, 50)
+		t.Fatalf("%s exited before it was ready: %v", p.name, p.err)
+	}
 }
 
 // fleetContainer is one in-process mock container and its inventory entry.
@@ -168,6 +173,9 @@ type fleetContainer struct {
 	Site string
 	Row  string
 	Addr string
+	// Thresholds is the inventory's thresholds: flow map, e.g.
+	// {hk3_supply_liquid_temp_low_celsius: 30}; "" for none.
+	Thresholds string
 
 	mu  sync.Mutex
 	srv *mock.Server
@@ -183,19 +191,20 @@ func (c *fleetContainer) server() *mock.Server {
 // restart on the container's old address retries while the port is busy.
 func (c *fleetContainer) start(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := mock.Start(mock.Options{Name: c.Name, Type: c.Type, Seed: c.Seed}, addr)
+	var err error
+	testutil.WaitFor(t, testutil.Patience, 50*time.Millisecond, "mock "+c.Name+" listening on "+addr, func() bool {
+		var s *mock.Server
+		s, err = mock.Start(mock.Options{Name: c.Name, Type: c.Type, Seed: c.Seed}, addr)
 		if err == nil {
 			c.mu.Lock()
 			c.srv, c.Addr = s, s.Addr()
 			c.mu.Unlock()
-			return
+			return true
 		}
-		if time.Now().After(deadline) || !errors.Is(err, syscall.EADDRINUSE) {
-			t.Fatalf("starting mock %s on %s: %v", c.Name, addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return !errors.Is(err, syscall.EADDRINUSE) // only a busy port is worth a retry
+	}, func() string { return fmt.Sprint("last: ", err) })
+	if err != nil {
+		t.Fatalf("starting mock %s on %s: %v", c.Name, addr, err)
 	}
 }
 
@@ -220,6 +229,9 @@ func inventory(fleet []*fleetContainer, extra string) string {
 	b.WriteString("modules:\n  hk3: {timeout: 5s}\n  immersion: {timeout: 5s}\ncontainers:\n")
 	for _, c := range fleet {
 		fmt.Fprintf(&b, "  - name: %s\n    address: %q\n    type: %s\n    labels: {site: %s, row: %q}\n", c.Name, c.Addr, c.Type, c.Site, c.Row)
+		if c.Thresholds != "" {
+			fmt.Fprintf(&b, "    thresholds: %s\n", c.Thresholds)
+		}
 	}
 	b.WriteString(extra)
 	return b.String()

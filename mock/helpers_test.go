@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package when a handler goroutine is left behind,
+// waiting for slow teardown first (testutil.VerifyTestMain).
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
 var epoch = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 

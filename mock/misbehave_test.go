@@ -239,7 +239,7 @@ func hangingRequest(t *testing.T, ctx context.Context, s *Server) <-chan error {
 		}
 		errc <- err
 	}()
-	testutil.WaitFor(t, 10*time.Second, time.Millisecond, "the hanging request to arrive", func() bool { return s.Reads(OpCoolerState) > before })
+	testutil.WaitFor(t, testutil.Patience, time.Millisecond, "the hanging request to arrive", func() bool { return s.Reads(OpCoolerState) > before })
 	return errc
 }
 

@@ -25,7 +25,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := testutil.MustFreeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testutil.Context(t))
 	var logs bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin,
 		"--config.file="+cfg,
@@ -47,7 +47,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	})
 	base := "http://" + addr
 	client := &http.Client{Timeout: 5 * time.Second}
-	testutil.WaitFor(t, 30*time.Second, 100*time.Millisecond, "alertmanager ready", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 100*time.Millisecond, "alertmanager ready", func() bool {
 		resp, err := client.Get(base + "/-/ready")
 		if err != nil {
 			return false
@@ -102,7 +102,7 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	}
 
 	var mismatch []string
-	testutil.WaitFor(t, 30*time.Second, 100*time.Millisecond, "expected inhibition state", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 100*time.Millisecond, "expected inhibition state", func() bool {
 		resp, err := client.Get(base + "/api/v2/alerts")
 		if err != nil {
 			return false

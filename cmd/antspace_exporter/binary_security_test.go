@@ -16,10 +16,13 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,30 +61,77 @@ func TestBinaryHardening(t *testing.T) {
 	t.Run("TLS and basic auth on every endpoint", func(t *testing.T) { testTLSBasicAuth(t, bin) })
 }
 
-func testGracefulShutdown(t *testing.T, bin string) {
-	const delay = 1500 * time.Millisecond
-	slow, err := mock.Start(mock.Options{Type: mock.HK3}, "127.0.0.1:0")
+// gatedMock serves a mock container whose answers to the gated operations
+// wait until release is called; arrived counts the requests of an operation
+// that reached it.
+type gatedMock struct {
+	*mock.Container
+	addr    string
+	gate    chan struct{}
+	mu      sync.Mutex
+	arrived map[string]int
+}
+
+func startGatedMock(t *testing.T, typ mock.Type, gated ...string) *gatedMock {
+	t.Helper()
+	c, err := mock.NewContainer(mock.Options{Type: typ, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer slow.Close()
-	slow.Misbehave(mock.Misbehaviour{Kind: mock.Slow, Delay: delay, Operation: "coolerState", Count: 1})
-	slow.Misbehave(mock.Misbehaviour{Kind: mock.Slow, Delay: delay, Operation: "reset", Count: 1})
+	g := &gatedMock{Container: c, gate: make(chan struct{}), arrived: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := r.URL.Query().Get("operation")
+		g.mu.Lock()
+		g.arrived[op]++
+		g.mu.Unlock()
+		if slices.Contains(gated, op) {
+			select {
+			case <-g.gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		c.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	g.addr = srv.Listener.Addr().String()
+	return g
+}
+
+func (g *gatedMock) release() { close(g.gate) }
+
+func (g *gatedMock) requests(op string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.arrived[op]
+}
+
+// SIGTERM while a probe and a control write are held by the container: the
+// listener closes, both still finish once the container answers, then the
+// process exits 0. The container answers when the test says so, after the
+// signal, so the requests are in flight at SIGTERM however slow the machine;
+// the probe and write timeouts (2 minutes) are never what ends them.
+func testGracefulShutdown(t *testing.T, bin string) {
+	slow := startGatedMock(t, mock.HK3, "coolerState", "reset")
 
 	const token = "shutdown-test-token"
 	inv := filepath.Join(t.TempDir(), "inv.yml")
-	if err := os.WriteFile(inv, []byte(fmt.Sprintf(`containers:
+	if err := os.WriteFile(inv, []byte(fmt.Sprintf(`modules:
+  hk3: {timeout: 2m}
+containers:
   - {name: slow, address: %q, type: hk3}
 control:
+  timeout: 2m
+  verify_timeout: 2m
   tokens:
     - {name: t, hash: %q}
-`, slow.Addr(), bcryptHash(t, token))), 0o600); err != nil {
+`, slow.addr, bcryptHash(t, token))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr := testutil.MustFreeAddr(t)
 	cmd, logs := startBinary(t, bin, "--web.listen-address="+addr, "--config.file="+inv, "--upstream.coalesce-window=0")
 	base := "http://" + addr
-	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
 
 	type answer struct {
 		code int
@@ -91,7 +141,7 @@ control:
 	probe, write := make(chan answer, 1), make(chan answer, 1)
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, base+"/probe?target=slow", nil)
-		req.Header.Set(scrapeTimeoutHeader, "10")
+		req.Header.Set(scrapeTimeoutHeader, "120")
 		probe <- doAnswer(req)
 	}()
 	go func() {
@@ -99,15 +149,22 @@ control:
 		req.Header.Set("Authorization", "Bearer "+token)
 		write <- doAnswer(req)
 	}()
-	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "both requests at the slow container", func() bool {
-		return slow.Reads("coolerState") >= 1 && slow.Reads("reset") >= 1
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "both requests at the container", func() bool {
+		return slow.requests("coolerState") >= 1 && slow.requests("reset") >= 1
 	})
-	sent := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// New connections are refused while the old ones finish.
-	testutil.WaitFor(t, 5*time.Second, 20*time.Millisecond, "listener closed", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err != nil })
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "listener closed", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err != nil })
+	select {
+	case p := <-probe:
+		t.Fatalf("the probe ended before the container answered: %d %v\n%s", p.code, p.err, p.body)
+	case w := <-write:
+		t.Fatalf("the write ended before the container answered: %d %v\n%s", w.code, w.err, w.body)
+	default:
+	}
+	slow.release()
 
 	p, w := <-probe, <-write
 	if p.err != nil || p.code != 200 || !strings.Contains(p.body, "antspace_up 1") {
@@ -126,11 +183,8 @@ control:
 		if err != nil {
 			t.Errorf("exit: %v\n%s", err, logs.String())
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("exporter still running 15s after SIGTERM\n%s", logs.String())
-	}
-	if d := time.Since(sent); d > delay+10*time.Second {
-		t.Errorf("shutdown took %v", d)
+	case <-time.After(testutil.Patience):
+		t.Fatalf("exporter still running %v after its requests finished\n%s", testutil.Patience, logs.String())
 	}
 	if !strings.Contains(logs.String(), "letting in-flight requests finish") {
 		t.Errorf("no shutdown log line:\n%s", logs.String())
@@ -250,7 +304,7 @@ control:
 		return resp.StatusCode, string(b), err
 	}
 	basic := func(u, p string) func(*http.Request) { return func(r *http.Request) { r.SetBasicAuth(u, p) } }
-	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up (TLS)", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "exporter up (TLS)", func() bool {
 		code, _, err := do(http.MethodGet, "/-/healthy", basic(user, password))
 		return err == nil && code == 200
 	})

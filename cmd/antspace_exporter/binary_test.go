@@ -75,7 +75,7 @@ func TestBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet("http://" + addr + "/-/healthy"); return err == nil })
+		testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet("http://" + addr + "/-/healthy"); return err == nil })
 
 		_, body, _ := httpGet("http://" + addr + "/metrics")
 		if !strings.Contains(body, `antspace_exporter_build_info{branch="testbranch"`) || !strings.Contains(body, `revision="abc123"`) || !strings.Contains(body, `version="9.8.7-test"`) {
@@ -88,7 +88,7 @@ func TestBinary(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "reload on SIGHUP", func() bool {
+		testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "reload on SIGHUP", func() bool {
 			_, sd, _ := httpGet("http://" + addr + "/sd")
 			return strings.Contains(sd, `"targets":["b"]`)
 		})

@@ -133,11 +133,11 @@ func TestHashSecretInTerminal(t *testing.T) {
 	screen := &testutil.SyncBuffer{}
 	go func() { _, _ = io.Copy(screen, ptmx) }()
 	const secret = "tty-s3cret-7781"
-	testutil.WaitFor(t, 20*time.Second, 20*time.Millisecond, "first prompt", func() bool { return strings.Contains(screen.String(), "(not shown)") })
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "first prompt", func() bool { return strings.Contains(screen.String(), "(not shown)") })
 	if _, err := ptmx.Write([]byte(secret + "\r")); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 20*time.Second, 20*time.Millisecond, "second prompt", func() bool { return strings.Contains(screen.String(), "Again") })
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "second prompt", func() bool { return strings.Contains(screen.String(), "Again") })
 	if _, err := ptmx.Write([]byte(secret + "\r")); err != nil {
 		t.Fatal(err)
 	}

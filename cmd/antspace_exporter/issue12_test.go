@@ -60,7 +60,7 @@ func TestProbePerTargetLimit(t *testing.T) {
 		resp.Body.Close()
 		held <- resp.StatusCode
 	}()
-	testutil.WaitFor(t, 10*time.Second, 5*time.Millisecond, "the first probe of the hanging container in flight", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 5*time.Millisecond, "the first probe of the hanging container in flight", func() bool {
 		return env.exp.probe.perTarget.count(hang.Addr()) == 1
 	})
 	for _, target := range []string{"hang", hang.Addr(), zeroPadded(t, hang.Addr()), "hang", "hang"} {
@@ -75,7 +75,7 @@ func TestProbePerTargetLimit(t *testing.T) {
 	}
 	cancel()
 	<-held
-	testutil.WaitFor(t, 10*time.Second, 5*time.Millisecond, "the per-target slot released", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 5*time.Millisecond, "the per-target slot released", func() bool {
 		return env.exp.probe.perTarget.count(hang.Addr()) == 0
 	})
 }
@@ -230,7 +230,7 @@ func TestBinaryHostileHeadsMemoryBounded(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	base := "http://" + addr
-	testutil.WaitFor(t, 10*time.Second, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
+	testutil.WaitFor(t, testutil.Patience, 20*time.Millisecond, "exporter up", func() bool { _, _, err := httpGet(base + "/-/healthy"); return err == nil })
 	if code, body, err := httpGet(base + "/probe?target=healthy"); err != nil || code != 200 || !strings.Contains(body, "antspace_up 1") {
 		t.Fatalf("healthy probe: %d %v", code, err)
 	}

@@ -33,6 +33,10 @@ type probeHandler struct {
 	prober        *proberLog    // probe outcome lines: --log.prober level, repeats limited
 	history       *probeHistory // the landing page's last and recent probes
 	noCompression bool          // --web.probe-compression=none
+	// deadline gives the probe of r its context from parent: nil is
+	// context.WithTimeout. Tests set it to decide when the deadline passes
+	// (testutil.ManualDeadline) instead of racing a clock.
+	deadline func(parent context.Context, r *http.Request, timeout time.Duration) (context.Context, context.CancelFunc)
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,10 +79,17 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	pl := newProbeLines(target, t, timeout)
-	ctx, cancel := context.WithTimeout(collector.WithReadTrace(r.Context(), pl.read), timeout)
+	parent := collector.WithReadTrace(r.Context(), pl.read)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if h.deadline != nil {
+		ctx, cancel = h.deadline(parent, r, timeout)
+	} else {
+		ctx, cancel = context.WithTimeout(parent, timeout)
+	}
 	defer cancel()
 	start := time.Now()
-	res := collector.Probe(ctx, h.client, t.Address, t.Module.Settings(t.ModuleName))
+	res := collector.Probe(ctx, h.client, t.Address, t.Settings())
 	res.Duration, res.Timeout = time.Since(start), timeout
 	h.logResult(target, t, res, pl)
 	h.record(target, t, res, start, pl)

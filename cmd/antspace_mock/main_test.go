@@ -14,14 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"gopkg.in/yaml.v3"
 
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
 func mustSpecs(t *testing.T, args ...string) []spec {
 	t.Helper()
@@ -155,26 +154,22 @@ func TestBulkFile(t *testing.T) {
 // waitInventory polls for the inventory file run writes once everything listens.
 func waitInventory(t *testing.T, path string, exited <-chan int) inventory {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			var inv inventory
-			if err := yaml.Unmarshal(b, &inv); err != nil {
-				t.Fatal(err)
-			}
-			return inv
-		}
+	var b []byte
+	testutil.WaitFor(t, testutil.Patience, 5*time.Millisecond, "the inventory file", func() bool {
 		select {
 		case code := <-exited:
 			t.Fatalf("exited with %d before writing the inventory", code)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no inventory written")
-		}
-		time.Sleep(2 * time.Millisecond)
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil
+	})
+	var inv inventory
+	if err := yaml.Unmarshal(b, &inv); err != nil {
+		t.Fatal(err)
 	}
+	return inv
 }
 
 func getState(t *testing.T, addr string) map[string]any {

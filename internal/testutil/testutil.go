@@ -1,7 +1,9 @@
 // Package testutil holds the small helpers that the tests and the tool
 // programs (bench, test/soak) share: a log buffer safe for concurrent use,
-// free loopback addresses, polling and binary lookup. (Starting binaries,
-// reading /metrics and /proc for bench and soak: internal/harness.)
+// free loopback addresses, polling and binary lookup, and what keeps the
+// tests independent of the machine's load (docs/testing.md): Patience,
+// ManualDeadline, Context, BodyWatch, NoLeaks and VerifyTestMain. (Starting
+// binaries, reading /metrics and /proc for bench and soak: internal/harness.)
 //
 // It is an ordinary package so that the programs under bench/ and test/ can
 // import it too; nothing in the exporter itself does.

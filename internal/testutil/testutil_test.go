@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestSyncBufferConcurrentWrites(t *testing.T) {
@@ -99,5 +103,94 @@ func TestCannedHTTP(t *testing.T) {
 		if want := `{"line":"GET ` + path + ` HTTP/1.1"}`; string(body) != want {
 			t.Errorf("GET %s = %q, want %q", path, body, want)
 		}
+	}
+}
+
+func TestManualDeadline(t *testing.T) {
+	ctx, expire, cancel := ManualDeadline(context.Background())
+	defer cancel()
+	select {
+	case <-ctx.Done():
+		t.Fatal("done before expire")
+	default:
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("Err %v before expire", ctx.Err())
+	}
+	child, cancelChild := context.WithCancel(ctx)
+	defer cancelChild()
+	expire()
+	<-child.Done() // a derived context ends too
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || !errors.Is(child.Err(), context.DeadlineExceeded) {
+		t.Errorf("Err %v, child %v; want context.DeadlineExceeded", ctx.Err(), child.Err())
+	}
+	cancel()
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Errorf("cancel after expire changed Err to %v", ctx.Err())
+	}
+
+	parent, cancelParent := context.WithCancel(context.Background())
+	ctx2, _, cancel2 := ManualDeadline(parent)
+	defer cancel2()
+	cancelParent()
+	<-ctx2.Done()
+	if !errors.Is(ctx2.Err(), context.Canceled) {
+		t.Errorf("Err %v after the parent was canceled", ctx2.Err())
+	}
+}
+
+func TestContextEndsBeforeTheBinaryDeadline(t *testing.T) {
+	ctx := Context(t)
+	d, ok := t.Deadline()
+	got, has := ctx.Deadline()
+	if ok != has || (ok && !got.Before(d)) {
+		t.Errorf("context deadline %v (%v), test deadline %v (%v)", got, has, d, ok)
+	}
+}
+
+// A goroutine that ends after goleak's own retries ran out is slow teardown,
+// not a leak; one that never ends is reported.
+func TestFindLeaksWaitsForSlowTeardown(t *testing.T) {
+	base := goleak.IgnoreCurrent()
+	release := make(chan struct{})
+	go func() { <-release }()
+	misses := 0
+	err := findLeaks(Patience, func(error) {
+		if misses++; misses == 1 {
+			close(release) // the goroutine ends only after Find has seen it
+		}
+	}, base)
+	if err != nil || misses == 0 {
+		t.Errorf("slow teardown: %v after %d misses", err, misses)
+	}
+
+	stuck := make(chan struct{})
+	defer close(stuck)
+	go func() { <-stuck }()
+	if err := findLeaks(300*time.Millisecond, nil, goleak.IgnoreCurrent(), base); err != nil {
+		t.Errorf("ignored goroutine reported: %v", err)
+	}
+	if err := findLeaks(300*time.Millisecond, nil, base); err == nil {
+		t.Error("a goroutine that never ends was not reported")
+	}
+}
+
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	if _, err := net.Dial("tcp", addr); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("dial %s: %v, want connection refused", addr, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	RefuseConnections(t, closed)
+	if _, err := net.Dial("tcp", closed); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("dial %s: %v, want connection refused", closed, err)
+	}
+	if _, err := net.Listen("tcp", closed); err == nil {
+		t.Errorf("another listener got %s", closed)
 	}
 }

@@ -189,7 +189,7 @@ func checkBuildInfoMetric(t *testing.T, bin, version, revision string) {
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	var body string
-	testutil.WaitFor(t, 20*time.Second, 50*time.Millisecond, "exporter /metrics", func() bool {
+	testutil.WaitFor(t, testutil.Patience, 50*time.Millisecond, "exporter /metrics", func() bool {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
 			return false
