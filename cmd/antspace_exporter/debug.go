@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,81 +19,171 @@ import (
 	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 )
 
-// maxProbeLogBytes bounds the log lines one probe collects for its debug view
-// (a hostile payload can produce many field errors); past it lines are
-// counted, not kept.
+// maxProbeLogBytes bounds the log lines one probe's debug view shows (a
+// hostile payload can produce many field errors); past it lines are counted,
+// not kept.
 const maxProbeLogBytes = 64 << 10
 
-// probeLines collects one probe's log lines for /probe?debug=true and the
-// landing page's history, whatever --log.level and --log.prober say.
+// maxHistoryFieldErrors bounds the field errors a history entry keeps for its
+// log lines: each line is longer than 64 bytes, so this many fill more than
+// maxHistoryLogBytes and the cut text is the same as with all of them.
+const maxHistoryFieldErrors = maxHistoryLogBytes / 64
+
+// maxProbeReads bounds the reads a probe records (a probe makes two or
+// three); past it reads are counted, not kept.
+const maxProbeReads = 16
+
+// probeLines records the facts of one probe for /probe?debug=true and the
+// landing page's history, whatever --log.level and --log.prober say: when it
+// began, each read and the outcome. The log lines are formatted from them
+// only when someone asks (String), not on every probe.
 type probeLines struct {
-	mu      sync.Mutex // reads run concurrently (coolerState and minerInfo)
-	buf     bytes.Buffer
-	dropped int
-	logger  log.Logger
-	address string // the container's, for the URL of each read
+	mu sync.Mutex // reads run concurrently (coolerState and minerInfo)
+
+	begin                   time.Time
+	target, address, module string
+	timeout                 time.Duration
+	reads                   []readFact
+	readBuf                 [4]readFact // reads' backing array: no allocation for a usual probe
+	readsDropped            int
+	outcomeDone             bool
+	end                     time.Time
+	typ                     collector.Type
+	duration                time.Duration
+	err, minerErr           string
+	notOK                   []string
+	minersDropped           int
+	fieldErrors             []collector.FieldError
+}
+
+type readFact struct {
+	at        time.Time
+	operation string
+	took      time.Duration
+	err       string // "" when the read was answered
+	failed    bool
 }
 
 func newProbeLines(target string, t *config.Target, timeout time.Duration) *probeLines {
-	pl := &probeLines{address: t.Address}
-	pl.logger = log.With(logging.Canonical(log.NewLogfmtLogger(pl)), "ts", log.DefaultTimestampUTC)
-	level.Info(pl.logger).Log("msg", "beginning probe", "target", target, "address", t.Address, "module", t.ModuleName,
-		"timeout_seconds", timeout.Seconds())
+	pl := &probeLines{begin: time.Now(), target: target, address: t.Address, module: t.ModuleName, timeout: timeout}
+	pl.reads = pl.readBuf[:0]
 	return pl
-}
-
-// Write takes one formatted line at a time from the logfmt logger.
-func (pl *probeLines) Write(line []byte) (int, error) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if pl.buf.Len()+len(line) > maxProbeLogBytes {
-		pl.dropped++
-		return len(line), nil
-	}
-	pl.buf.Write(line)
-	return len(line), nil
 }
 
 // read is the collector's ReadTrace: one line per controller request.
 func (pl *probeLines) read(op string, took time.Duration, err error) {
-	url := device.URL(pl.address, op, nil)
+	f := readFact{at: time.Now(), operation: op, took: took}
 	if err != nil {
-		level.Warn(pl.logger).Log("msg", "read failed", "operation", op, "url", url, "duration_seconds", took.Seconds(), "err", err)
+		f.err, f.failed = err.Error(), true
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if len(pl.reads) >= maxProbeReads {
+		pl.readsDropped++
 		return
 	}
-	level.Info(pl.logger).Log("msg", "read answered", "operation", op, "url", url, "duration_seconds", took.Seconds())
+	pl.reads = append(pl.reads, f)
 }
 
-// outcome adds the probe's result: the reason it failed and every field error.
+// outcome records the probe's result: the reason it failed and every field
+// error (res.FieldErrors is not changed after the probe; it is shared).
 func (pl *probeLines) outcome(res *collector.Result) {
-	l := pl.logger
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.outcomeDone, pl.end = true, time.Now()
+	pl.typ, pl.duration = res.Type, res.Duration
 	if res.Err != nil {
-		level.Error(l).Log("msg", "probe failed", "reason", res.Err, "type", res.Type, "duration_seconds", res.Duration.Seconds())
-	} else {
-		level.Info(l).Log("msg", "probe succeeded", "type", res.Type, "duration_seconds", res.Duration.Seconds())
+		pl.err = res.Err.Error()
 	}
 	if res.MinerErr != nil {
-		level.Warn(l).Log("msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+		pl.minerErr = res.MinerErr.Error()
 	}
-	if len(res.NotOK) > 0 {
-		level.Warn(l).Log("msg", "the controller answered ok:false; what its params carry is exported", "operations", strings.Join(res.NotOK, ","))
-	}
-	if res.MinersDropped > 0 {
-		level.Warn(l).Log("msg", "more miners than max_miners; the rest are not exported", "dropped", res.MinersDropped)
-	}
-	for _, fe := range res.FieldErrors {
-		level.Warn(l).Log("msg", "field missing or unreadable", "field", fe.Field, "reason", fe.Reason)
-	}
+	pl.notOK, pl.minersDropped, pl.fieldErrors = res.NotOK, res.MinersDropped, res.FieldErrors
 }
 
-// String is the collected lines.
+// forHistory returns the facts to keep in the history: pl itself, or, when
+// it holds more field errors than a history entry shows, a copy with the
+// first maxHistoryFieldErrors of them (so the entry does not hold the
+// probe's whole list).
+func (pl *probeLines) forHistory() *probeLines {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if len(pl.fieldErrors) <= maxHistoryFieldErrors {
+		return pl
+	}
+	c := &probeLines{
+		begin: pl.begin, target: pl.target, address: pl.address, module: pl.module, timeout: pl.timeout,
+		readsDropped: pl.readsDropped, outcomeDone: pl.outcomeDone, end: pl.end, typ: pl.typ, duration: pl.duration,
+		err: pl.err, minerErr: pl.minerErr, notOK: pl.notOK, minersDropped: pl.minersDropped,
+		fieldErrors: slices.Clone(pl.fieldErrors[:maxHistoryFieldErrors]),
+	}
+	c.reads = append(c.readBuf[:0], pl.reads...)
+	return c
+}
+
+// limitedBuffer keeps lines up to maxProbeLogBytes and counts the rest.
+type limitedBuffer struct {
+	buf     bytes.Buffer
+	dropped int
+}
+
+// Write takes one formatted line at a time from the logfmt logger.
+func (lb *limitedBuffer) Write(line []byte) (int, error) {
+	if lb.buf.Len()+len(line) > maxProbeLogBytes {
+		lb.dropped++
+		return len(line), nil
+	}
+	lb.buf.Write(line)
+	return len(line), nil
+}
+
+// String formats the recorded facts as the probe's log lines.
 func (pl *probeLines) String() string {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	if pl.dropped > 0 {
-		return pl.buf.String() + fmt.Sprintf("… %d more lines not kept (limit %d bytes)\n", pl.dropped, maxProbeLogBytes)
+	var lb limitedBuffer
+	l := logging.Canonical(log.NewLogfmtLogger(&lb))
+	level.Info(l).Log("ts", pl.begin, "msg", "beginning probe", "target", pl.target, "address", pl.address, "module", pl.module,
+		"timeout_seconds", pl.timeout.Seconds())
+	for _, r := range pl.reads {
+		url := device.URL(pl.address, r.operation, nil)
+		if r.failed {
+			level.Warn(l).Log("ts", r.at, "msg", "read failed", "operation", r.operation, "url", url, "duration_seconds", r.took.Seconds(), "err", r.err)
+			continue
+		}
+		level.Info(l).Log("ts", r.at, "msg", "read answered", "operation", r.operation, "url", url, "duration_seconds", r.took.Seconds())
 	}
-	return pl.buf.String()
+	if pl.readsDropped > 0 {
+		level.Warn(l).Log("ts", pl.end, "msg", "more reads than recorded", "not_recorded", pl.readsDropped)
+	}
+	if pl.outcomeDone {
+		pl.formatOutcome(l)
+	}
+	if lb.dropped > 0 {
+		return lb.buf.String() + fmt.Sprintf("… %d more lines not kept (limit %d bytes)\n", lb.dropped, maxProbeLogBytes)
+	}
+	return lb.buf.String()
+}
+
+func (pl *probeLines) formatOutcome(l log.Logger) {
+	ts := pl.end
+	if pl.err != "" {
+		level.Error(l).Log("ts", ts, "msg", "probe failed", "reason", pl.err, "type", pl.typ, "duration_seconds", pl.duration.Seconds())
+	} else {
+		level.Info(l).Log("ts", ts, "msg", "probe succeeded", "type", pl.typ, "duration_seconds", pl.duration.Seconds())
+	}
+	if pl.minerErr != "" {
+		level.Warn(l).Log("ts", ts, "msg", "minerInfo failed; cooling telemetry is still reported", "reason", pl.minerErr)
+	}
+	if len(pl.notOK) > 0 {
+		level.Warn(l).Log("ts", ts, "msg", "the controller answered ok:false; what its params carry is exported", "operations", strings.Join(pl.notOK, ","))
+	}
+	if pl.minersDropped > 0 {
+		level.Warn(l).Log("ts", ts, "msg", "more miners than max_miners; the rest are not exported", "dropped", pl.minersDropped)
+	}
+	for _, fe := range pl.fieldErrors {
+		level.Warn(l).Log("ts", ts, "msg", "field missing or unreadable", "field", fe.Field, "reason", fe.Reason)
+	}
 }
 
 // debugParam reads /probe's debug parameter: absent, "true" or "false".
@@ -138,7 +229,7 @@ func (h *probeHandler) record(target string, t *config.Target, res *collector.Re
 	}
 	p := probeRecord{
 		Target: target, Address: t.Address, Module: t.ModuleName, Start: start, Duration: res.Duration,
-		Up: res.Up(), FieldErrors: len(res.FieldErrors), Logs: pl.String(),
+		Up: res.Up(), FieldErrors: len(res.FieldErrors), facts: pl.forHistory(),
 	}
 	if t.Container != nil {
 		p.Container = t.Container.Name

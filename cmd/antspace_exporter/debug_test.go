@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -13,6 +14,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/config"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -265,5 +268,36 @@ func TestProbeFailureLogRateLimited(t *testing.T) {
 	}
 	if !regexp.MustCompile(`level=warn .*msg="probe failed"`).MatchString(logs) {
 		t.Errorf("failure not logged at the default --log.prober level warn:\n%s", logs)
+	}
+}
+
+// A history entry keeps at most maxHistoryFieldErrors field errors of a
+// hostile probe, and its log lines are still those of the whole probe cut at
+// maxHistoryLogBytes; the debug view (the probe's own facts) keeps them all,
+// up to maxProbeLogBytes.
+func TestProbeLinesHistoryBounded(t *testing.T) {
+	pl := newProbeLines("t", &config.Target{Address: "127.0.0.1:1", ModuleName: "hk3"}, time.Second)
+	pl.read("coolerState", time.Millisecond, nil)
+	pl.read("minerInfo", time.Millisecond, errors.New("refused"))
+	res := &collector.Result{Type: "hk3", Duration: time.Millisecond}
+	for i := range 5000 {
+		res.FieldErrors = append(res.FieldErrors, collector.FieldError{Field: fmt.Sprintf("f%d", i), Reason: "missing"})
+	}
+	pl.outcome(res)
+	kept := pl.forHistory()
+	if kept == pl || len(kept.fieldErrors) != maxHistoryFieldErrors {
+		t.Fatalf("history keeps %d field errors (shared: %v), want a copy of %d", len(kept.fieldErrors), kept == pl, maxHistoryFieldErrors)
+	}
+	full := pl.String()
+	if !strings.Contains(full, "more lines not kept") || !strings.Contains(full, "read failed") {
+		t.Errorf("debug view lines lack the read failure or the limit note:\n%.300s", full)
+	}
+	want := cut(full, maxHistoryLogBytes)
+	rec := probeRecord{facts: kept}
+	if got := rec.logs(); got != want {
+		t.Errorf("history lines differ from the debug view's cut at %d bytes: %d vs %d bytes", maxHistoryLogBytes, len(got), len(want))
+	}
+	if !strings.HasSuffix(want, "…(cut)") {
+		t.Errorf("the test's probe is too small to be cut: %d bytes", len(full))
 	}
 }

@@ -37,7 +37,17 @@ type probeRecord struct {
 	Up          bool
 	Reason      string // why it failed, cut at maxReasonBytes
 	FieldErrors int
-	Logs        string // the probe's log lines (debug view), cut at maxHistoryLogBytes; ring entries only
+	Logs        string      // preformatted log lines, cut at maxHistoryLogBytes; ring entries only; see logs
+	facts       *probeLines // the probe's facts, formatted into its log lines on request (logs); ring entries only
+}
+
+// logs is the probe's log lines, as its debug view showed them, cut at
+// maxHistoryLogBytes: formatted from its facts now, not when it ran.
+func (p *probeRecord) logs() string {
+	if p.facts != nil {
+		return cut(p.facts.String(), maxHistoryLogBytes)
+	}
+	return p.Logs
 }
 
 // probeHistory keeps the last probe of each inventory container and the
@@ -107,7 +117,7 @@ func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) {
 		}
 		if known || len(h.last) < maxTrackedContainers {
 			short := p
-			short.Logs = ""
+			short.Logs, short.facts = "", nil
 			h.last[p.Container] = short
 		}
 	}
@@ -164,9 +174,7 @@ func cut(s string, n int) string {
 type logsHandler struct{ history *probeHistory }
 
 func (h *logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "use GET /logs?id=<probe id from the landing page>", http.StatusMethodNotAllowed)
+	if !readMethod(w, r, "use GET /logs?id=<probe id from the landing page>") {
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -191,7 +199,7 @@ func (h *logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff") // device text inside; never rendered as HTML
-	_, _ = fmt.Fprintf(w, "Logs for probe %d of %s (%s):\n%s", p.ID, p.Target, p.Start.UTC().Format(time.RFC3339), p.Logs)
+	_, _ = fmt.Fprintf(w, "Logs for probe %d of %s (%s):\n%s", p.ID, p.Target, p.Start.UTC().Format(time.RFC3339), p.logs())
 }
 
 // historyHTML renders the landing page's probe sections: the inventory with

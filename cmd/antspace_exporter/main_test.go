@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -89,11 +90,7 @@ func loadExporter(t *testing.T, o exporterOptions) *exporter {
 // serveRoutes serves exp's routes on loopback for the test's lifetime.
 func serveRoutes(t *testing.T, exp *exporter) *httptest.Server {
 	t.Helper()
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(exp.routes())
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -104,9 +101,7 @@ func (e *testEnv) get(t *testing.T, path string, header http.Header) (int, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 	return do(t, req)
 }
 
@@ -298,7 +293,7 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	for _, line := range strings.Split(body, "\n") {
+	for line := range strings.SplitSeq(body, "\n") {
 		if strings.HasPrefix(line, "antspace_") && !strings.HasPrefix(line, "antspace_exporter_") {
 			t.Errorf("device metric on /metrics: %s", line)
 		}
@@ -327,7 +322,7 @@ func TestMaxRequests(t *testing.T) {
 	l := newRequestLimiter(1)
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	h := l.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := l.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		close(entered)
 		<-release
 	}))

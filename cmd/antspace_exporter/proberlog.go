@@ -19,8 +19,12 @@ type proberLog struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	state map[string]*problemState // by target and kind of problem
+	state map[problemKey]*problemState
 }
+
+// problemKey is a target and a kind of problem (a struct, not a joined
+// string, so looking one up allocates nothing).
+type problemKey struct{ key, kind string }
 
 type problemState struct {
 	reason     string
@@ -44,7 +48,7 @@ func newProberLog(lvl string, repeat time.Duration) *proberLog {
 	if !ok {
 		f = level.Warn
 	}
-	return &proberLog{level: f, repeat: repeat, now: time.Now, state: map[string]*problemState{}}
+	return &proberLog{level: f, repeat: repeat, now: time.Now, state: map[problemKey]*problemState{}}
 }
 
 // problem logs (or counts) one probe problem of a kind ("probe", "fields",
@@ -55,7 +59,7 @@ func (p *proberLog) problem(l log.Logger, key, kind, reason string, keyvals ...a
 		return
 	}
 	now := p.now()
-	k := key + "\x00" + kind
+	k := problemKey{key, kind}
 	p.mu.Lock()
 	st, ok := p.state[k]
 	if ok && st.reason == reason && now.Sub(st.lastLogged) < p.repeat {
@@ -82,7 +86,7 @@ func (p *proberLog) resolved(l log.Logger, key, kind, msg string) {
 	if p.repeat <= 0 {
 		return
 	}
-	k := key + "\x00" + kind
+	k := problemKey{key, kind}
 	p.mu.Lock()
 	st, ok := p.state[k]
 	delete(p.state, k)

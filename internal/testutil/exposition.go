@@ -9,7 +9,9 @@ import (
 )
 
 // Exposition registers c alone in a pedantic registry and renders what it
-// gathers in the text format, failing the test on any error.
+// gathers in the text format, failing the test on any error. (Not
+// prometheus/testutil.CollectAndFormat: without metric names it renders
+// nothing, and two empty expositions compare equal whatever c does.)
 func Exposition(t testing.TB, c prometheus.Collector) []byte {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
