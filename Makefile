@@ -38,14 +38,15 @@ test: lint build vulncheck prom3
 	@$(MAKE) --no-print-directory fuzz-short
 
 # golangci-lint v2 with .golangci.yml; looked for on PATH, then in
-# $(go env GOPATH)/bin where go install puts it (.ci/run installs it).
+# $(go env GOPATH)/bin where go install puts it (.ci/run installs it). Runs
+# on a shared machine wait for each other (--allow-serial-runners).
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(shell command -v golangci-lint 2>/dev/null || { p="$$($(GO) env GOPATH 2>/dev/null | cut -d: -f1)/bin/golangci-lint"; [ -x "$$p" ] && echo "$$p"; })
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
 	@if [ -z "$(GOLANGCI_LINT)" ]; then echo "golangci-lint not found on PATH or in \$$(go env GOPATH)/bin; run: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)"; exit 1; fi
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 # docs/metrics.md is generated from the metric table in collector/; the rule
 # file and the dashboards from rules/ and dashboards/ (cmd/antspace_mixin).

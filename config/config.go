@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -209,7 +211,7 @@ var reservedLabels = map[string]bool{"container": true, "type": true, "instance"
 func (c *Config) validate() error {
 	var errs ErrorList
 	modules := Defaults()
-	for _, name := range sortedKeys(c.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(c.Modules)) {
 		m := c.Modules[name]
 		if err := validateModule(modules, name, m); err != nil {
 			if m != nil && m.line > 0 {
@@ -325,7 +327,7 @@ func (c *Config) validateContainer(i int, ct *Container) error {
 	if err := validateThresholds(ct.Thresholds, ct.Type); err != nil {
 		return fmt.Errorf("%s: thresholds: %w", where, err)
 	}
-	for _, k := range sortedKeys(ct.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(ct.Labels)) {
 		switch v := ct.Labels[k]; {
 		case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
 			return fmt.Errorf("%s: label name %q is not a valid Prometheus label name", where, k)
@@ -338,15 +340,6 @@ func (c *Config) validateContainer(i int, ct *Container) error {
 	c.byName[ct.Name] = ct
 	c.byAddress[ct.Address] = ct
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func validateScales(name string, m *Module) error {

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,7 +52,7 @@ func readParams(r *http.Request) (map[string]string, *httpError) {
 	from := map[string]string{}
 	add := func(where, k, v string) *httpError {
 		if !knownParams[k] {
-			return badRequest("unknown parameter %q in %s (known: %s)", truncate(k, 40), where, strings.Join(sortedKeys(knownParams), ", "))
+			return badRequest("unknown parameter %q in %s (known: %s)", truncate(k, 40), where, strings.Join(slices.Sorted(maps.Keys(knownParams)), ", "))
 		}
 		if prev, ok := from[k]; ok {
 			if prev == where {
@@ -63,7 +64,7 @@ func readParams(r *http.Request) (map[string]string, *httpError) {
 		return nil
 	}
 	addValues := func(where string, vals url.Values) *httpError {
-		for _, k := range sortedKeys(vals) {
+		for _, k := range slices.Sorted(maps.Keys(vals)) {
 			for _, v := range vals[k] {
 				if err := add(where, k, v); err != nil {
 					return err
@@ -178,15 +179,6 @@ func jsonObjectParams(body []byte) ([][2]string, *httpError) {
 		return nil, bad("more than one value")
 	}
 	return pairs, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // request is a validated /control request.

@@ -209,7 +209,7 @@ func TestTransportEarlyCloseDoesNotDrain(t *testing.T) {
 	const announced = 1 << 30
 	var written atomic.Int64
 	ended := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		defer close(ended)
 		w.Header().Set("Content-Length", fmt.Sprint(announced))
 		chunk := strings.Repeat("x", 64<<10)

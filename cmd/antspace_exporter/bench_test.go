@@ -79,11 +79,7 @@ func benchExporter(tb testing.TB, typ mock.Type, miners int, opts ...func(*expor
 	if err := e.reload(); err != nil {
 		tb.Fatal(err)
 	}
-	h, err := e.routes()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return h
+	return e.routes()
 }
 
 const promAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"

@@ -107,7 +107,7 @@ func TestBinary(t *testing.T) {
 
 func grep(text, substr string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.Contains(l, substr) {
 			out = append(out, l)
 		}

@@ -270,7 +270,7 @@ func chaosProbe(client *http.Client, base, target string, scrapeTimeout float64)
 // logLinesFor returns the log lines about one target.
 func logLinesFor(logs, target string) []string {
 	var out []string
-	for _, l := range strings.Split(logs, "\n") {
+	for l := range strings.SplitSeq(logs, "\n") {
 		if strings.Contains(l, "target="+target+" ") {
 			out = append(out, l)
 		}
@@ -373,10 +373,10 @@ func TestChaosMatrix(t *testing.T) {
 				"antspace_probe_field_errors":     float64(c.fieldErrors),
 				"antspace_probe_duration_seconds": -1, // present; checked below
 			}
-			switch {
-			case c.name == "wrong-types":
+			switch c.name {
+			case "wrong-types":
 				want["antspace_probe_field_errors"] = float64(derived[typ][0])
-			case c.name == "nulls":
+			case "nulls":
 				want["antspace_probe_field_errors"] = float64(derived[typ][1])
 			}
 			for metric, v := range want {
@@ -625,8 +625,8 @@ func TestChaosHugeBodyMemoryBounded(t *testing.T) {
 	if perProbe > budget {
 		t.Errorf("%d bytes allocated per probe, budget %d (body %d)", perProbe, budget, hugeBodySize)
 	}
-	if grown := int64(m1.HeapInuse) - int64(m0.HeapInuse); grown > 16<<20 {
-		t.Errorf("heap in use grew by %d bytes over %d huge-body probes", grown, n)
+	if m1.HeapInuse > m0.HeapInuse+16<<20 {
+		t.Errorf("heap in use grew by %d bytes over %d huge-body probes", m1.HeapInuse-m0.HeapInuse, n)
 	}
 	want := fmt.Sprintf("body larger than the %d-byte limit", chaosBodyLimit)
 	if got := strings.Count(env.logs.String(), want); got != n+1 {

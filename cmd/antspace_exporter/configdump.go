@@ -29,7 +29,7 @@ func configYAML(c *config.Config) ([]byte, error) {
 // never a secret.
 type configHandler struct{ config *config.SafeConfig }
 
-func (h *configHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *configHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	out, err := configYAML(h.config.Get())
 	if err != nil {
 		http.Error(w, fmt.Sprintf("rendering the config: %s", err), http.StatusInternalServerError)

@@ -59,10 +59,7 @@ func demoEnv(t *testing.T, dangerous bool) (*httptest.Server, map[string]*mock.S
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := exp.routes()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Cleanup(exp.client.HTTP.CloseIdleConnections)
@@ -85,7 +82,7 @@ func controlPost(t *testing.T, url, token string) (int, string) {
 func TestControlDemoCurlLines(t *testing.T) {
 	srv, mocks, logs := demoEnv(t, false)
 	// A probe first, so a coalesced coolerState from before the writes exists.
-	if code, body := do(t, controlGetRequest(t, http.MethodGet, srv.URL+"/probe?target=hk3-001")); code != http.StatusOK || !strings.Contains(body, "antspace_up 1") {
+	if code, body := do(t, getRequest(t, srv.URL+"/probe?target=hk3-001")); code != http.StatusOK || !strings.Contains(body, "antspace_up 1") {
 		t.Fatalf("probe: %d", code)
 	}
 	code, body := controlPost(t, srv.URL+"/control/reset?target=hk3-001", "demo-reset-token")
@@ -110,7 +107,7 @@ func TestControlDemoCurlLines(t *testing.T) {
 	if w := mocks["hk3-001"].Writes(); len(w) != 2 {
 		t.Errorf("writes %v, want reset and setTemp", w)
 	}
-	_, metrics := do(t, controlGetRequest(t, http.MethodGet, srv.URL+"/metrics"))
+	_, metrics := do(t, getRequest(t, srv.URL+"/metrics"))
 	for _, want := range []string{
 		`antspace_exporter_control_requests_total{action="reset",result="success"} 1`,
 		`antspace_exporter_control_requests_total{action="setpoint",result="success"} 1`,
@@ -121,7 +118,7 @@ func TestControlDemoCurlLines(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	_, page := do(t, controlGetRequest(t, http.MethodGet, srv.URL+"/"))
+	_, page := do(t, getRequest(t, srv.URL+"/"))
 	if !strings.Contains(page, "Control is on") || !strings.Contains(page, "enable-dangerous-actions not set") {
 		t.Errorf("landing page lacks the control line")
 	}
@@ -150,7 +147,7 @@ func TestControlDangerousFlag(t *testing.T) {
 	if st := mocks["imm-001"].State(); st["one_pump"] != false {
 		t.Errorf("one_pump still on")
 	}
-	_, page := do(t, controlGetRequest(t, http.MethodGet, srv.URL+"/"))
+	_, page := do(t, getRequest(t, srv.URL+"/"))
 	if !strings.Contains(page, "cooling on/off enabled") {
 		t.Errorf("landing page does not say dangerous actions are on")
 	}
@@ -172,9 +169,9 @@ func TestControlOffByDefault(t *testing.T) {
 	}
 }
 
-func controlGetRequest(t *testing.T, method, url string) *http.Request {
+func getRequest(t *testing.T, url string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

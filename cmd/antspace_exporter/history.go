@@ -175,9 +175,7 @@ func cut(s string, n int) string {
 type logsHandler struct{ history *probeHistory }
 
 func (h *logsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "use GET /logs?id=<probe id from the landing page>", http.StatusMethodNotAllowed)
+	if !readMethod(w, r, "use GET /logs?id=<probe id from the landing page>") {
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)

@@ -127,11 +127,7 @@ func run(args []string) int {
 		}
 	}()
 
-	handler, err := e.routes()
-	if err != nil {
-		level.Error(logger).Log("msg", "setting up routes", "err", err)
-		return 1
-	}
+	handler := e.routes()
 	srv := newHTTPServer(handler, defaultServerLimits)
 
 	serveErr := make(chan error, 1)

@@ -40,9 +40,7 @@ type probeHandler struct {
 }
 
 func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "use GET /probe?target=<container name or host:port>[&module=hk3|immersion|auto]", http.StatusMethodNotAllowed)
+	if !readMethod(w, r, "use GET /probe?target=<container name or host:port>[&module=hk3|immersion|auto]") {
 		return
 	}
 	q := r.URL.Query()

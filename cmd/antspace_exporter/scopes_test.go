@@ -47,10 +47,7 @@ control:
 	if err := exp.reload(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := exp.routes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := exp.routes()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get := func(path string) string {

@@ -21,9 +21,7 @@ type sdHandler struct {
 }
 
 func (h *sdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "use GET /sd", http.StatusMethodNotAllowed)
+	if !readMethod(w, r, "use GET /sd") {
 		return
 	}
 	groups := sdGroups(h.config.Get())

@@ -149,7 +149,7 @@ func (e *exporter) reload() error {
 	return nil
 }
 
-func (e *exporter) routes() (http.Handler, error) {
+func (e *exporter) routes() http.Handler {
 	mux := http.NewServeMux()
 	limit := newRequestLimiter(e.maxRequests)
 	mux.Handle("/probe", limit.wrap(e.probe))
@@ -163,8 +163,8 @@ func (e *exporter) routes() (http.Handler, error) {
 	mux.Handle(strings.TrimSuffix(control.Prefix, "/"), e.control)
 	mux.Handle(e.telemetryPath, promhttp.InstrumentMetricHandler(e.registry,
 		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintln(w, "Ready") })
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost && r.Method != http.MethodPut {
 			w.Header().Set("Allow", "POST, PUT")
@@ -175,7 +175,7 @@ func (e *exporter) routes() (http.Handler, error) {
 			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprintln(w, "config reloaded")
+		_, _ = fmt.Fprintln(w, "config reloaded")
 	})
 	if e.telemetryPath != "/" {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +191,7 @@ func (e *exporter) routes() (http.Handler, error) {
 			page.ServeHTTP(w, r)
 		})
 	}
-	return mux, nil
+	return mux
 }
 
 // landingPage is rebuilt per request so it lists the current inventory.
