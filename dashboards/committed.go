@@ -119,15 +119,29 @@ func rawCommittedQueries() ([]Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
-	var qs []Query
+	files := map[string][]byte{}
 	for _, name := range names {
 		b, err := committed.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
+		files[name] = b
+	}
+	return rawQueries(files)
+}
+
+// rawQueries returns every query of the dashboard files (by file name) as
+// written, in file name order.
+func rawQueries(files map[string][]byte) ([]Query, error) {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var qs []Query
+	for _, name := range names {
 		var d rawDashboard
-		if err := json.Unmarshal(b, &d); err != nil {
+		if err := json.Unmarshal(files[name], &d); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, v := range d.Templating.List {

@@ -74,13 +74,22 @@ func labelVariable(name, label, description, query, allValue string) Variable {
 	}
 }
 
-func variables(containerQuery string) []Variable {
+// variables returns a dashboard's template variables. Their label_values()
+// queries carry the probe selector like every panel query, so a Prometheus
+// that also scrapes another antspace job (or the site's renamed one) lists
+// only this site's sites and containers. containerMatchers narrows the
+// container list of containerMetric (e.g. `type="hk3"`).
+func variables(containerMetric string, containerMatchers ...string) []Variable {
+	containers := scope{base: `site=~"$site"`}.sel(containerMetric, containerMatchers...)
 	return []Variable{
 		datasourceVariable(),
-		labelVariable("site", "Site", "Inventory site label of the containers.", `label_values(antspace_up, site)`, ".*"),
-		labelVariable("container", "Container", "Inventory name of the container.", containerQuery, ".+"),
+		labelVariable("site", "Site", "Inventory site label of the containers.", "label_values("+probeSel("antspace_up")+", site)", ".*"),
+		labelVariable("container", "Container", "Inventory name of the container.", "label_values("+containers+", container)", ".+"),
 	}
 }
+
+// probeSel is metric{probe selector}.
+func probeSel(metric string) string { return metric + "{" + site.ProbeSelector + "}" }
 
 // dashLink links to another dashboard by UID URL, keeping the time range,
 // datasource and site. It does not pass the container: the dashboards list
@@ -185,7 +194,7 @@ func containerDashboard(uid, typ, title, description string, tiles func(scope) [
 	minerSection(l, s)
 	probeSection(l, s)
 	return newDashboard(uid, title, description,
-		variables(`label_values(antspace_container_info{type="`+typ+`",site=~"$site"}, container)`), l)
+		variables("antspace_container_info", `type="`+typ+`"`), l)
 }
 
 // controlTimeline shows PID mode, running mode and the PLC link over time.

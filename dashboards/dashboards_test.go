@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
@@ -141,11 +142,11 @@ func checkVariables(t *testing.T, file string, d rawDashboard) {
 		t.Errorf("datasource variable = %+v, want type datasource, query prometheus", ds)
 	}
 	wantContainer := map[string]string{
-		"antspace-fleet.json":     `label_values(antspace_up{site=~"$site"}, container)`,
-		"antspace-hk3.json":       `label_values(antspace_container_info{type="hk3",site=~"$site"}, container)`,
-		"antspace-immersion.json": `label_values(antspace_container_info{type="immersion",site=~"$site"}, container)`,
+		"antspace-fleet.json":     `label_values(antspace_up{job="antspace",site=~"$site"}, container)`,
+		"antspace-hk3.json":       `label_values(antspace_container_info{job="antspace",site=~"$site",type="hk3"}, container)`,
+		"antspace-immersion.json": `label_values(antspace_container_info{job="antspace",site=~"$site",type="immersion"}, container)`,
 	}[file]
-	for name, def := range map[string]string{"site": `label_values(antspace_up, site)`, "container": wantContainer} {
+	for name, def := range map[string]string{"site": `label_values(antspace_up{job="antspace"}, site)`, "container": wantContainer} {
 		v, ok := vars[name]
 		if !ok {
 			t.Errorf("no %s variable", name)
@@ -743,5 +744,88 @@ func readYAML(t *testing.T, path string, v any) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// Rendered for a site whose container job is renamed, every selector of
+// every query — panel targets and the template variables' label_values() —
+// carries that site's probe selector and none names the default job. The
+// only exception is the per-site recorded series (site:…): their rules
+// aggregate the job away and carry the selector themselves, so they must be
+// records of the rule file rendered for the same site.
+func TestEveryQueryCarriesProbeSelector(t *testing.T) {
+	const renamed = `job="cooling_containers"`
+	s, err := rules.ParseSite(strings.NewReader("probe_selector: '" + renamed + "'\nexporter_selector: 'job=\"cooling_exporter\"'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleFile, err := rules.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := BuildFor(Options{ProbeSelector: s.ProbeSelector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := rawQueries(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parser.NewParser(parser.Options{})
+	want, err := p.ParseMetricSelector("{" + renamed + "}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	variables, selectors := 0, 0
+	for _, q := range qs {
+		where := fmt.Sprintf("%s %q %s", q.File, q.Panel, q.RefID)
+		if q.RefID == "variable" {
+			variables++
+		}
+		e, err := Substitute(q.Expr, testVars)
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		expr, err := p.ParseExpr(e)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", where, err, e)
+			continue
+		}
+		parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+			vs, ok := n.(*parser.VectorSelector)
+			if !ok {
+				return nil
+			}
+			selectors++
+			if strings.HasPrefix(vs.Name, "site:") {
+				if !strings.Contains(string(ruleFile), "record: "+vs.Name+"\n") {
+					t.Errorf("%s: %s is not a record of the rules rendered for the same site", where, vs.Name)
+				}
+				return nil
+			}
+			if !slices.ContainsFunc(vs.LabelMatchers, func(m *labels.Matcher) bool { return m.String() == want[0].String() }) {
+				t.Errorf("%s: %s lacks the probe selector {%s}", where, vs, renamed)
+			}
+			return nil
+		})
+		if strings.Contains(e, `job="antspace"`) {
+			t.Errorf("%s still names the default job: %s", where, e)
+		}
+	}
+	// Both places Grafana keeps a variable's query agree (rawQueries reads
+	// the definition).
+	for name, b := range files {
+		var d rawDashboard
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range d.Templating.List {
+			if q, ok := v.Query.(map[string]any); ok && q["query"] != v.Definition {
+				t.Errorf("%s: variable %s: query %v, definition %q", name, v.Name, q["query"], v.Definition)
+			}
+		}
+	}
+	if variables != 2*len(files) || selectors < 100 {
+		t.Errorf("checked %d variable queries and %d selectors; want 2 per dashboard and ≥100 selectors", variables, selectors)
 	}
 }

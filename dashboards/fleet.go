@@ -205,5 +205,5 @@ func fleetDashboard() *Dashboard {
 
 	return newDashboard(FleetUID, "Antspace / Fleet overview",
 		"All Antspace cooling containers at a glance: who is up, what is faulting, temperatures, pressure, power and hash rate. Click a container to open its HK3 or immersion dashboard.",
-		variables(`label_values(antspace_up{site=~"$site"}, container)`), l)
+		variables("antspace_up"), l)
 }
