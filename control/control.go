@@ -115,10 +115,28 @@ func New(o Options) *Handler {
 	if h.logger == nil {
 		h.logger = log.NewNopLogger()
 	}
+	// Every known action and result starts at 0, so rate() and dashboards
+	// see a series before the first request of its kind.
+	for _, a := range h.actions {
+		for _, r := range countedResults {
+			h.requests.WithLabelValues(a.Name, r)
+		}
+	}
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(h.requests)
 	}
 	return h
+}
+
+// countedResults are the result label values of
+// antspace_exporter_control_requests_total (docs/control.md lists them; a
+// test keeps the three in step).
+var countedResults = []string{
+	"already_approved", "approval_stale", "approved", "bad_request", "canceled",
+	"cross_origin", "dangerous_disabled", "device_error", "disabled", "dry_run",
+	"expired", "forbidden", "method_not_allowed", "not_found", "partial",
+	"pending_approval", "pending_full", "rate_limited", "success", "too_large",
+	"unauthorized", "unverified",
 }
 
 // Summary is the landing page's line about control. It never shows secrets.

@@ -1,6 +1,8 @@
 package control
 
 import (
+	"github.com/antspace-exporter/antspace_exporter/config"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,6 +54,9 @@ func TestResultsAndOutcomesDocumented(t *testing.T) {
 	if !slices.Equal(code, documented) {
 		t.Errorf("results in code %v\ndocumented        %v", code, documented)
 	}
+	if initialised := slices.Sorted(slices.Values(countedResults)); !slices.Equal(initialised, documented) {
+		t.Errorf("results started at 0 %v\ndocumented           %v", initialised, documented)
+	}
 
 	outcomes := found(`outcome\w+\s+= "(\w+)"`, src.String())
 	table = section(t, string(doc), "| outcome | meaning |")
@@ -72,4 +77,16 @@ func section(t *testing.T, doc, header string) string {
 		rest = rest[:j]
 	}
 	return rest
+}
+
+// Every action and result has its counter series before the first request.
+func TestRequestCountersStartAtZero(t *testing.T) {
+	h := New(Options{})
+	want := len(config.ControlActionTable) * len(countedResults)
+	if n := promtest.CollectAndCount(h.requests); n != want {
+		t.Errorf("%d control_requests_total series at start, want %d (actions × results)", n, want)
+	}
+	if v := promtest.ToFloat64(h.requests.WithLabelValues(config.ActionReset, "success")); v != 0 {
+		t.Errorf("reset/success starts at %v", v)
+	}
 }
