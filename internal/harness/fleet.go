@@ -22,6 +22,7 @@ type FleetOptions struct {
 	PerProcess int    // containers per mock process (at most; each needs a listener and connections within its open-file limit)
 	Start      string // first address, 127.x.y.z:port; the fleet takes consecutive addresses
 	Miners     int    // miners per container; 0: the mock's default
+	Sites      int    // when > 0, containers get a site label site-1 … site-<Sites> in turn
 	Dir        string // inventory parts and logs go here
 }
 
@@ -61,8 +62,12 @@ func StartFleet(o FleetOptions) (*Fleet, error) {
 		if err != nil {
 			return f, err
 		}
-		for _, t := range ts {
-			fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s}\n", t.Name, t.Address, t.Type)
+		for j, t := range ts {
+			fmt.Fprintf(&inv, "  - {name: %s, address: %q, type: %s", t.Name, t.Address, t.Type)
+			if o.Sites > 0 {
+				fmt.Fprintf(&inv, ", labels: {site: site-%d}", (len(f.Targets)+j)%o.Sites+1)
+			}
+			inv.WriteString("}\n")
 		}
 		f.Targets = append(f.Targets, ts...)
 		for range count {
