@@ -225,7 +225,7 @@ func run(o options) error {
 	}
 
 	// 6. Both variants answer alike, then the measurement.
-	rep.mismatch = compareVariants(prom, variants)
+	rep.mismatch = compareVariants(prom, variants, rep.expanded)
 	rep.queries, rep.results = qs, measure(prom, o, variants)
 	rep.load = append(rep.load, loadAvg("after measuring"))
 	if err := errorsJoin(fl.Alive(), exp.Alive(), prom.Alive()); err != nil {
