@@ -46,7 +46,7 @@ func TestConvertMinersEdgeCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &Result{}
-		err := r.convertMiners(env.Params, Settings{})
+		err := r.convertMiners(env.ParamsObject(), Settings{})
 		r.MinerErr = err
 		got := map[string]float64{}
 		for i := range r.samples {

@@ -157,7 +157,7 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
 	notOK := r.envelope(payload.OpCoolerState, coolerEnv, &err)
 	if err == nil {
-		err = r.convertCooler(coolerEnv.Params, s)
+		err = r.convertCooler(coolerEnv.ParamsObject(), s)
 		if err != nil && notOK {
 			err = fmt.Errorf("%w (the device answered ok:false)", err)
 		}
@@ -168,7 +168,7 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	if !s.SkipMinerInfo {
 		notOK := r.envelope(payload.OpMinerInfo, minerEnv, &minerErr)
 		if minerErr == nil {
-			minerErr = r.convertMiners(minerEnv.Params, s)
+			minerErr = r.convertMiners(minerEnv.ParamsObject(), s)
 			if minerErr != nil && notOK {
 				minerErr = fmt.Errorf("%w (the device answered ok:false)", minerErr)
 			}
@@ -256,8 +256,8 @@ func detectType(params map[string]json.RawMessage) (Type, error) {
 	return best, nil
 }
 
-func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
-	params, err := paramKeys.DecodeParams(raw)
+func (r *Result) convertCooler(raw payload.Object, s Settings) error {
+	params, err := paramKeys.DecodeParamsObject(raw, nil)
 	if err != nil {
 		return fmt.Errorf("coolerState: %w", err)
 	}
@@ -405,8 +405,13 @@ func isQuoted(raw json.RawMessage) bool {
 	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("\""))
 }
 
-func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
-	params, err := paramKeys.DecodeParams(raw)
+func (r *Result) convertMiners(raw payload.Object, s Settings) error {
+	var minersObj payload.Object // the last miner_info, as in params
+	params, err := paramKeys.DecodeParamsObject(raw, func(name string, v payload.Object) {
+		if name == "miner_info" {
+			minersObj = v
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
@@ -440,30 +445,33 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	// max_miners distinct miners are kept (and indexed); later entries of
 	// other miners are counted as dropped, so a lying table costs memory and
 	// series in proportion to the cap, not to its length.
+	// The walk jumps over each miner's table (the body's index knows where
+	// it ends) instead of scanning it.
 	type minerRaw struct {
 		ip    string
-		table []byte // nil for null
+		table payload.Object
+		null  bool
 	}
 	limit := s.maxMiners()
 	var miners []minerRaw
 	index := map[string]int{}
 	refused := false
-	valid := payload.EachMember(rawMiners, func(ip string, v []byte) {
-		if payload.IsNull(v) {
-			v = nil
-		} else if v[0] != '{' {
+	valid := minersObj.EachMember(func(key []byte, v payload.Object) {
+		null := payload.IsNull(v.Raw())
+		if !null && v.Raw()[0] != '{' {
 			refused = true // a miner that is not an object refuses the whole table
 		}
-		if i, dup := index[ip]; dup {
-			miners[i].table = v
+		if i, dup := index[string(key)]; dup {
+			miners[i].table, miners[i].null = v, null
 			return
 		}
 		if len(miners) == limit {
 			r.MinersDropped++
 			return
 		}
+		ip := string(key)
 		index[ip] = len(miners)
-		miners = append(miners, minerRaw{ip, v})
+		miners = append(miners, minerRaw{ip, v, null})
 	})
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
@@ -474,12 +482,13 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	slab := newMinerSlab(len(miners))
 	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
+	labelValues := payload.Strings{} // models and firmware versions, shared by the miners
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !payload.EachMemberBytes(mr.table, func(k, v []byte) {
+		if !mr.null && !mr.table.EachMember(func(k []byte, v payload.Object) {
 			if i, ok := minerFieldIndex[string(k)]; ok {
-				values[i] = v
+				values[i] = v.Raw()
 			}
 		}) {
 			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
@@ -499,8 +508,8 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 			}
 			r.addMinerField(f, v, pair, slab)
 		}
-		model, _ := payload.ParseString(values[len(minerFields)])
-		firmware, _ := payload.ParseString(values[len(minerFields)+1])
+		model, _ := labelValues.Parse(values[len(minerFields)])
+		firmware, _ := labelValues.Parse(values[len(minerFields)+1])
 		r.addMinerIdentity(pair, model, firmware, slab)
 	}
 	return nil

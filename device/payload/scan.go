@@ -23,7 +23,15 @@ func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 // when the key has no escapes (no allocation), else its decoded text. fn
 // must not keep key beyond the call.
 func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
-	i := skipSpace(raw, 0)
+	return eachMember(raw, 0, len(raw), nil, func(key []byte, off, end int) { fn(key, raw[off:end:end]) })
+}
+
+// eachMember walks the members of the object at b[from:to], calling fn with
+// each key and its value's offsets in b. A value that ix knows is jumped
+// over, others are scanned.
+func eachMember(b []byte, from, to int, ix *index, fn func(key []byte, off, end int)) bool {
+	raw := b[:to]
+	i := skipSpace(raw, from)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
 	}
@@ -48,11 +56,17 @@ func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
 			return false
 		}
 		i = skipSpace(raw, i+1)
-		vend := skipValue(raw, i)
+		vend := -1
+		if i < len(raw) && (raw[i] == '{' || raw[i] == '[') {
+			vend = ix.end(i)
+		}
+		if vend < 0 || vend > len(raw) {
+			vend = skipValue(raw, i)
+		}
 		if vend < 0 {
 			return false
 		}
-		fn(key, raw[i:vend:vend])
+		fn(key, i, vend)
 		i = skipSpace(raw, vend)
 		if i >= len(raw) {
 			return false
@@ -66,6 +80,31 @@ func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
 			return false
 		}
 	}
+}
+
+// Object is a JSON value inside an answer, with what validating the answer
+// learnt about it (where its nested objects and arrays end), so walking its
+// members jumps over nested values instead of scanning them again. The zero
+// Object is no value.
+type Object struct {
+	buf      []byte // the answer (or the value itself) the offsets refer to
+	off, end int
+	ix       *index // nil: nothing known, values are scanned
+}
+
+// ObjectOf returns raw as an Object, without an index.
+func ObjectOf(raw []byte) Object { return Object{buf: raw, end: len(raw)} }
+
+// Raw returns the value's bytes.
+func (o Object) Raw() []byte { return o.buf[o.off:o.end:o.end] }
+
+// EachMember calls fn with the key and value of every member of the object
+// o, in order, and reports whether o is a well-formed object (as
+// EachMemberBytes: fn must not keep key beyond the call).
+func (o Object) EachMember(fn func(key []byte, value Object)) bool {
+	return eachMember(o.buf, o.off, o.end, o.ix, func(key []byte, off, end int) {
+		fn(key, Object{buf: o.buf, off: off, end: end, ix: o.ix})
+	})
 }
 
 // ObjectMembers collects an object's members into a map (the last of
@@ -90,13 +129,23 @@ func NewKeys(names ...string) Keys {
 
 // Members is ObjectMembers, with the known keys' strings reused.
 func (k Keys) Members(raw []byte) (map[string]json.RawMessage, bool) {
+	return k.ObjectMembers(ObjectOf(raw), nil)
+}
+
+// ObjectMembers is Members of an Object; fn, when not nil, is also called
+// with every member's name and value in order (so a caller can keep a
+// nested object's Object).
+func (k Keys) ObjectMembers(o Object, fn func(name string, v Object)) (map[string]json.RawMessage, bool) {
 	m := make(map[string]json.RawMessage, 64)
-	ok := EachMemberBytes(raw, func(key, v []byte) {
+	ok := o.EachMember(func(key []byte, v Object) {
 		name, known := k[string(key)]
 		if !known {
 			name = string(key)
 		}
-		m[name] = v
+		m[name] = v.Raw()
+		if fn != nil {
+			fn(name, v)
+		}
 	})
 	return m, ok
 }
