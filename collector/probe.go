@@ -98,7 +98,11 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 // series is every sample of the probe: the probe-level ones, then the
 // device's.
 func (r *Result) series() []sample {
-	all := make([]sample, 0, 5+len(r.thresholds)+len(r.samples))
+	return append(r.probeSeries(make([]sample, 0, 5+len(r.thresholds)+len(r.answered)+1+len(r.samples))), r.samples...)
+}
+
+// probeSeries appends the probe-level samples to all.
+func (r *Result) probeSeries(all []sample) []sample {
 	all = append(all,
 		sample{m: metricUp, value: boolValue(r.Up())},
 		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
@@ -115,7 +119,7 @@ func (r *Result) series() []sample {
 	for _, op := range r.answered {
 		all = append(all, sample{m: metricControllerOK, value: boolValue(!slices.Contains(r.NotOK, op)), pairs: operationPairs[op]})
 	}
-	return append(all, r.samples...)
+	return all
 }
 
 // Reader reads a container's answers. device.Client is the real one, over

@@ -47,41 +47,39 @@ func labelPairs(names, values []string) []*dto.LabelPair {
 	return pairs
 }
 
-// fieldPairs holds the label pairs of every table field; for per-miner
-// fields, the pairs without the leading miner label.
-var fieldPairs = map[*field][]*dto.LabelPair{}
-
+// init sets every table field's label pairs; for per-miner fields, the
+// pairs without the leading miner label.
 func init() {
 	for _, s := range schemas {
 		for i := range s.fields {
 			f := &s.fields[i]
-			fieldPairs[f] = labelPairs(f.metric.labels, f.labels)
+			f.pairs = labelPairs(f.metric.labels, f.labels)
 		}
 	}
 	for i := range minerSummaryFields {
 		f := &minerSummaryFields[i]
-		fieldPairs[f] = labelPairs(f.metric.labels, f.labels)
+		f.pairs = labelPairs(f.metric.labels, f.labels)
 	}
 	for i := range minerFields {
 		f := &minerFields[i]
 		if len(f.metric.labels) == 0 || f.metric.labels[0] != "miner" || len(f.labels) != len(f.metric.labels)-1 {
 			panic("collector: per-miner field " + f.field + " must have the miner label first")
 		}
-		fieldPairs[f] = labelPairs(f.metric.labels[1:], f.labels)
+		f.pairs = labelPairs(f.metric.labels[1:], f.labels)
 	}
 }
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: fieldPairs[f]})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs})
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
 // label pair, shared by all its series. The pairs are the field's static
-// pairs with the miner's inserted where its name sorts (minerAt).
+// pairs with the miner's inserted where its name sorts (field.minerAt).
 func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, slab *minerSlab) {
-	static := fieldPairs[f]
-	at := minerAt[f]
+	static := f.pairs
+	at := f.minerAt
 	pairs := slab.pairs(len(static) + 1)
 	copy(pairs, static[:at])
 	pairs[at] = miner
@@ -97,10 +95,6 @@ var operationPairs = map[string][]*dto.LabelPair{
 	payload.OpMinerInfo:   labelPairs([]string{"operation"}, []string{payload.OpMinerInfo}),
 }
 
-// minerAt is where the miner label sorts among a per-miner field's static
-// label pairs.
-var minerAt = map[*field]int{}
-
 // minerPairsPerMiner is the most label pairs a miner's series take: every
 // per-miner field's static pairs plus the miner's, and the identity's three.
 var minerPairsPerMiner = 3
@@ -108,9 +102,8 @@ var minerPairsPerMiner = 3
 func init() {
 	for i := range minerFields {
 		f := &minerFields[i]
-		static := fieldPairs[f]
-		at, _ := slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
-		minerAt[f] = at
+		static := f.pairs
+		f.minerAt, _ = slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
 		minerPairsPerMiner += len(static) + 1
 	}
 }

@@ -237,6 +237,15 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
+// plainASCII marks the bytes a string token holds as they are and whose
+// text is themselves: printable ASCII but '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // Unquote returns the text of a JSON string token.
 func Unquote(tok []byte) (string, bool) {
 	b, ok := unquoteBytes(tok)
@@ -252,7 +261,7 @@ func unquoteBytes(tok []byte) ([]byte, bool) {
 	inner := tok[1 : len(tok)-1]
 	plain := true
 	for _, c := range inner {
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+		if !plainASCII[c] {
 			plain = false
 			break
 		}
