@@ -23,13 +23,13 @@ func EachMember(raw []byte, fn func(key string, value []byte)) bool {
 // when the key has no escapes (no allocation), else its decoded text. fn
 // must not keep key beyond the call.
 func EachMemberBytes(raw []byte, fn func(key, value []byte)) bool {
-	return eachMember(raw, 0, len(raw), nil, func(key []byte, off, end int) { fn(key, raw[off:end:end]) })
+	return eachMember(raw, 0, len(raw), index{}, func(key []byte, off, end int) { fn(key, raw[off:end:end]) })
 }
 
 // eachMember walks the members of the object at b[from:to], calling fn with
 // each key and its value's offsets in b. A value that ix knows is jumped
 // over, others are scanned.
-func eachMember(b []byte, from, to int, ix *index, fn func(key []byte, off, end int)) bool {
+func eachMember(b []byte, from, to int, ix index, fn func(key []byte, off, end int)) bool {
 	raw := b[:to]
 	i := skipSpace(raw, from)
 	if i >= len(raw) || raw[i] != '{' {
@@ -89,7 +89,7 @@ func eachMember(b []byte, from, to int, ix *index, fn func(key []byte, off, end 
 type Object struct {
 	buf      []byte // the answer (or the value itself) the offsets refer to
 	off, end int
-	ix       *index // nil: nothing known, values are scanned
+	ix       index // empty: nothing known, values are scanned
 }
 
 // ObjectOf returns raw as an Object, without an index.

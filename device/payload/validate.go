@@ -31,10 +31,7 @@ type index struct{ spans []span }
 
 // end returns the offset after the container starting at offset open, or
 // -1 when it was not recorded.
-func (ix *index) end(open int) int {
-	if ix == nil {
-		return -1
-	}
+func (ix index) end(open int) int {
 	s := ix.spans
 	lo, hi := 0, len(s)
 	for lo < hi {
@@ -75,13 +72,13 @@ var isHex = func() (t [256]bool) {
 
 // validate checks b as json.Valid does; with record set it also returns
 // the index of b's outer containers.
-func validate(b []byte, record bool) (*index, bool) {
+func validate(b []byte, record bool) (index, bool) {
 	if len(b) > math.MaxInt32 {
 		record = false
 	}
-	var ix *index
+	var ix index
 	if record {
-		ix = &index{spans: make([]span, 0, 16)}
+		ix.spans = make([]span, 0, min(maxSpans, 8+len(b)/128)) // a minerInfo body has a table per 150-200 bytes
 	}
 	// stack holds, per open container, its span's number (-1: not
 	// recorded) shifted left once, with bit 0 set for an object.
@@ -91,12 +88,12 @@ func validate(b []byte, record bool) (*index, bool) {
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
-			return nil, false
+			return index{}, false
 		}
 		switch c := b[i]; c {
 		case '{', '[':
 			if len(stack) >= maxDepth {
-				return nil, false
+				return index{}, false
 			}
 			si := int32(-1)
 			if record && len(stack) < spanDepth && len(ix.spans) < maxSpans {
@@ -114,7 +111,7 @@ func validate(b []byte, record bool) (*index, bool) {
 			if c == '{' {
 				stack = append(stack, si<<1|1)
 				if i = member(b, j); i < 0 {
-					return nil, false
+					return index{}, false
 				}
 			} else {
 				stack = append(stack, si<<1)
@@ -123,26 +120,26 @@ func validate(b []byte, record bool) (*index, bool) {
 			continue // the first element's value
 		case '"':
 			if i = skipValidString(b, i); i < 0 {
-				return nil, false
+				return index{}, false
 			}
 		case 't':
 			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
-				return nil, false
+				return index{}, false
 			}
 			i += 4
 		case 'f':
 			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
-				return nil, false
+				return index{}, false
 			}
 			i += 5
 		case 'n':
 			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
-				return nil, false
+				return index{}, false
 			}
 			i += 4
 		default:
 			if i = skipNumber(b, i); i < 0 {
-				return nil, false
+				return index{}, false
 			}
 		}
 		// After a value: close containers, or go on to the next element.
@@ -152,7 +149,7 @@ func validate(b []byte, record bool) (*index, bool) {
 				return ix, i == len(b)
 			}
 			if i >= len(b) {
-				return nil, false
+				return index{}, false
 			}
 			top := stack[len(stack)-1]
 			c := b[i]
@@ -160,7 +157,7 @@ func validate(b []byte, record bool) (*index, bool) {
 				if top&1 == 1 {
 					i = member(b, skipSpace(b, i+1))
 					if i < 0 {
-						return nil, false
+						return index{}, false
 					}
 				} else {
 					i = skipSpace(b, i+1)
@@ -168,7 +165,7 @@ func validate(b []byte, record bool) (*index, bool) {
 				break
 			}
 			if top&1 == 1 && c != '}' || top&1 == 0 && c != ']' {
-				return nil, false
+				return index{}, false
 			}
 			i++
 			if si := top >> 1; si >= 0 {
