@@ -491,7 +491,7 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 		ip := mr.ip
 		clear(values[:])
 		if !mr.null && !mr.table.EachMember(func(k []byte, v payload.Object) {
-			if i, ok := minerFieldIndex[string(k)]; ok {
+			if i := minerFieldAt(k); i >= 0 {
 				values[i] = v.Raw()
 			}
 		}) {
@@ -499,6 +499,8 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 			continue
 		}
 		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
+		var parsed [len(minerFieldNames) - 2]float64
+		var have [len(minerFieldNames) - 2]bool
 		for i := range minerFields {
 			f := &minerFields[i]
 			rawValue := values[i]
@@ -510,7 +512,14 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v, pair, slab)
+			parsed[i], have[i] = v, true
+		}
+		// In the order of their families' series (minerSeriesOrder), so
+		// the exposition finds each family sorted already.
+		for _, i := range minerSeriesOrder {
+			if have[i] {
+				r.addMinerField(&minerFields[i], parsed[i], pair, slab)
+			}
 		}
 		model, _ := labelValues.Parse(values[len(minerFields)])
 		firmware, _ := labelValues.Parse(values[len(minerFields)+1])

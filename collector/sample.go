@@ -153,12 +153,39 @@ func (s *minerSlab) pair(name *string, value string) *dto.LabelPair {
 // then the identity's model and firmware.
 var minerFieldNames = [...]string{"GHS_5s", "GHS_avg", "pcb_max_temp", "chip_max_temp", "elapsed", "miner_type", "miner_version"}
 
-var minerFieldIndex = func() map[string]int {
-	m := make(map[string]int, len(minerFieldNames))
-	for i, n := range minerFieldNames {
-		m[n] = i
+// minerFieldAt is the index of key in minerFieldNames, or -1 (a switch:
+// cheaper than hashing the key of every member of every miner's table).
+func minerFieldAt(key []byte) int {
+	switch string(key) {
+	case "GHS_5s":
+		return 0
+	case "GHS_avg":
+		return 1
+	case "pcb_max_temp":
+		return 2
+	case "chip_max_temp":
+		return 3
+	case "elapsed":
+		return 4
+	case "miner_type":
+		return 5
+	case "miner_version":
+		return 6
 	}
-	return m
+	return -1
+}
+
+// minerSeriesOrder is the order a miner's field series are added in: by
+// metric, then by their static label values, so that with miners in
+// address order each per-miner family comes out sorted for the exposition
+// (pcb_max is in the table before chip_max). Field errors keep the table's
+// order.
+var minerSeriesOrder = func() []int {
+	order := make([]int, len(minerFields))
+	for i := range order {
+		order[i] = i
+	}
+	return order
 }()
 
 func init() {
@@ -170,6 +197,19 @@ func init() {
 			panic("collector: minerFieldNames out of step with minerFields at " + minerFields[i].field)
 		}
 	}
+	for i, n := range minerFieldNames {
+		if minerFieldAt([]byte(n)) != i {
+			panic("collector: minerFieldAt out of step with minerFieldNames at " + n)
+		}
+	}
+	// After the init that sets the fields' pairs (above in this file).
+	slices.SortStableFunc(minerSeriesOrder, func(a, b int) int {
+		fa, fb := &minerFields[a], &minerFields[b]
+		if c := strings.Compare(fa.metric.name, fb.metric.name); c != 0 {
+			return c
+		}
+		return labelsCompare(fa.pairs, fb.pairs)
+	})
 }
 
 var identityNames = []string{"firmware", "miner", "model"} // sorted
@@ -231,6 +271,9 @@ func labelsCompare(a, b []*dto.LabelPair) int {
 		return len(a) - len(b)
 	}
 	for i := range a {
+		if a[i] == b[i] {
+			continue // a shared pair (a field's static labels, a miner's)
+		}
 		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
 			return c
 		}
