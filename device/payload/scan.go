@@ -43,13 +43,18 @@ func eachMember(b []byte, from, to int, ix index, fn func(key []byte, off, end i
 		if i >= len(raw) || raw[i] != '"' {
 			return false
 		}
-		end := skipString(raw, i)
-		if end < 0 {
-			return false
-		}
-		key, ok := unquoteBytes(raw[i:end])
-		if !ok {
-			return false
+		var key []byte
+		end := plainRun(raw, i+1, true)
+		if end < len(raw) && raw[end] == '"' {
+			key, end = raw[i+1:end], end+1 // printable ASCII up to the closing quote: the key as it is
+		} else {
+			if end = skipString(raw, i); end < 0 {
+				return false
+			}
+			var ok bool
+			if key, ok = unquoteBytes(raw[i:end]); !ok {
+				return false
+			}
 		}
 		i = skipSpace(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
@@ -221,14 +226,7 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	j := i
-	for j < len(b) {
-		switch b[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			if j == i {
-				return -1
-			}
-			return j
-		}
+	for j < len(b) && !endsScalar[b[j]] {
 		j++
 	}
 	if j == i {
@@ -237,14 +235,8 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
-// plainASCII marks the bytes a string token holds as they are and whose
-// text is themselves: printable ASCII but '"' and '\\'.
-var plainASCII = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// endsScalar marks the bytes that end a number or literal.
+var endsScalar = [256]bool{',': true, '}': true, ']': true, ' ': true, '\t': true, '\n': true, '\r': true}
 
 // Unquote returns the text of a JSON string token.
 func Unquote(tok []byte) (string, bool) {
@@ -259,14 +251,7 @@ func unquoteBytes(tok []byte) ([]byte, bool) {
 		return nil, false
 	}
 	inner := tok[1 : len(tok)-1]
-	plain := true
-	for _, c := range inner {
-		if !plainASCII[c] {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if plainRun(inner, 0, true) == len(inner) {
 		return inner, true
 	}
 	var s string

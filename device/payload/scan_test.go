@@ -144,3 +144,26 @@ func checkSameMembers(t *testing.T, indexed, plain Object) {
 		t.Errorf("indexed walk %v %q, plain %v %q", okA, a, okB, b)
 	}
 }
+
+// plainRun finds the first byte that is not plain wherever it sits among
+// the eight-byte words, for every byte value.
+func TestPlainRun(t *testing.T) {
+	for _, ascii := range []bool{false, true} {
+		for c := range 256 {
+			plain := c >= 0x20 && c != '"' && c != '\\' && (!ascii || c < 0x80)
+			for at := range 20 {
+				b := []byte(strings.Repeat("a", 20))
+				b[at] = byte(c)
+				want := at
+				if plain {
+					want = len(b)
+				}
+				for from := 0; from <= at; from += 3 {
+					if got := plainRun(b, from, ascii); got != want {
+						t.Fatalf("plainRun(%q, %d, %v) = %d, want %d", b, from, ascii, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package payload
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
 
 // A validating scanner that accepts exactly what json.Valid accepts (a fuzz
 // test compares the two on every input) and, in the same pass, records
@@ -197,9 +201,7 @@ func member(b []byte, i int) int {
 func skipValidString(b []byte, i int) int {
 	i++
 	for {
-		for i < len(b) && plainInString[b[i]] {
-			i++
-		}
+		i = plainRun(b, i, false)
 		if i >= len(b) {
 			return -1
 		}
@@ -227,6 +229,47 @@ func skipValidString(b []byte, i int) int {
 		}
 	}
 }
+
+// Eight bytes at a time (SWAR): each of these words holds a byte eight times.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the offset of the first byte at or after b[i] that a
+// string does not hold as it is: a control character, '"' or '\\', and
+// with ascii set also any byte from 0x80. It tests eight bytes at a time:
+// the has-less-than and has-zero-byte tests flag no byte below the first
+// match (a borrow only runs upwards), so the lowest flag is that byte.
+func plainRun(b []byte, i int, ascii bool) int {
+	for len(b)-i >= 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ ('"' * ones)
+		s := x ^ ('\\' * ones)
+		t := (x-0x20*ones)&^x | (q-ones)&^q | (s-ones)&^s
+		if ascii {
+			t |= x
+		}
+		if t &= highs; t != 0 {
+			return i + bits.TrailingZeros64(t)>>3
+		}
+		i += 8
+	}
+	plain := &plainInString
+	if ascii {
+		plain = &plainASCII
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
+// plainASCII is plainInString without the bytes from 0x80.
+var plainASCII = func() (t [256]bool) {
+	copy(t[:0x80], plainInString[:0x80])
+	return t
+}()
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
