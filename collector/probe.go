@@ -458,12 +458,40 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 	}
 	limit := s.maxMiners()
 	var miners []minerRaw
-	index := map[string]int{}
+	// Entries are collected as they come, duplicates included, until there
+	// are limit of them; distinct then keeps the last entry of each
+	// address, in address order. Only a table that reaches the limit needs
+	// an index of addresses to tell a new miner (dropped) from a duplicate
+	// of a kept one.
+	distinct := func() {
+		slices.SortStableFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+		out := miners[:0]
+		for i := range miners {
+			if i+1 < len(miners) && miners[i+1].ip == miners[i].ip {
+				continue // a later entry of the same miner wins
+			}
+			out = append(out, miners[i])
+		}
+		clear(miners[len(out):])
+		miners = out
+	}
+	var index map[string]int
 	refused := false
 	valid := minersObj.EachMember(func(key []byte, v payload.Object) {
 		null := payload.IsNull(v.Raw())
 		if !null && v.Raw()[0] != '{' {
 			refused = true // a miner that is not an object refuses the whole table
+		}
+		if index == nil {
+			miners = append(miners, minerRaw{string(key), v, null})
+			if len(miners) == limit {
+				distinct()
+				index = make(map[string]int, len(miners))
+				for i := range miners {
+					index[miners[i].ip] = i
+				}
+			}
+			return
 		}
 		if i, dup := index[string(key)]; dup {
 			miners[i].table, miners[i].null = v, null
@@ -480,7 +508,11 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
-	slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	if index == nil {
+		distinct()
+	} else {
+		slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	}
 	// The label pairs of all miners' series come from one allocation each
 	// (see minerSlab); a probe's samples grow once.
 	slab := newMinerSlab(len(miners))
