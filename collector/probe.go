@@ -457,7 +457,9 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 		null  bool
 	}
 	limit := s.maxMiners()
-	var miners []minerRaw
+	// The index counts the tables (objects) in miner_info: enough room for
+	// a table of distinct miners without growing.
+	miners := make([]minerRaw, 0, min(limit, minersObj.IndexedWithin()+1))
 	// Entries are collected as they come, duplicates included, until there
 	// are limit of them; distinct then keeps the last entry of each
 	// address, in address order. Only a table that reaches the limit needs

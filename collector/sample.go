@@ -116,13 +116,18 @@ type minerSlab struct {
 	ptrs []*dto.LabelPair
 	lps  []dto.LabelPair
 	strs []string
+
+	model, firmware map[string]*dto.LabelPair // the identity's shared pairs (addMinerIdentity)
 }
 
+// newMinerSlab sizes a slab for miners miners: a pair for each miner's
+// address, and a few for the models and firmware versions they share
+// (more distinct ones come from the heap).
 func newMinerSlab(miners int) *minerSlab {
 	return &minerSlab{
 		ptrs: make([]*dto.LabelPair, 0, miners*minerPairsPerMiner),
-		lps:  make([]dto.LabelPair, 0, 3*miners),
-		strs: make([]string, 0, 3*miners),
+		lps:  make([]dto.LabelPair, 0, miners+8),
+		strs: make([]string, 0, miners+8),
 	}
 }
 
@@ -215,12 +220,28 @@ func init() {
 var identityNames = []string{"firmware", "miner", "model"} // sorted
 
 // addMinerIdentity records antspace_miner_info{miner,model,firmware} 1.
+// Miners mostly share a few models and firmware versions: their label
+// pairs are made once per probe and shared (label pairs are immutable).
 func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
 	pairs := slab.pairs(3)
-	pairs[0] = slab.pair(&identityNames[0], firmware)
+	pairs[0] = slab.shared(&slab.firmware, &identityNames[0], firmware)
 	pairs[1] = miner
-	pairs[2] = slab.pair(&identityNames[2], model)
+	pairs[2] = slab.shared(&slab.model, &identityNames[2], model)
 	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
+}
+
+// shared returns the pair name=value of the probe's pairs in *m, made on
+// first use.
+func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value string) *dto.LabelPair {
+	if p, ok := (*m)[value]; ok {
+		return p
+	}
+	if *m == nil {
+		*m = make(map[string]*dto.LabelPair, 4)
+	}
+	p := s.pair(name, value)
+	(*m)[value] = p
+	return p
 }
 
 // Gather implements prometheus.Gatherer: the probe's metric families sorted

@@ -3,6 +3,7 @@ package payload
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 )
 
 // A one-pass scanner for the controller's answers. encoding/json decoding
@@ -102,6 +103,16 @@ func ObjectOf(raw []byte) Object { return Object{buf: raw, end: len(raw)} }
 
 // Raw returns the value's bytes.
 func (o Object) Raw() []byte { return o.buf[o.off:o.end:o.end] }
+
+// IndexedWithin is how many of the objects and arrays the answer's index
+// knows lie inside o (0 without an index): a miner_info's tables, as a
+// capacity hint.
+func (o Object) IndexedWithin() int {
+	s := o.ix.spans
+	first, _ := slices.BinarySearchFunc(s, o.off+1, func(sp span, at int) int { return int(sp.open) - at })
+	last, _ := slices.BinarySearchFunc(s, o.end, func(sp span, at int) int { return int(sp.open) - at })
+	return last - first
+}
 
 // EachMember calls fn with the key and value of every member of the object
 // o, in order, and reports whether o is a well-formed object (as

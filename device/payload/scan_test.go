@@ -127,6 +127,20 @@ func TestObjectMembersMatchRaw(t *testing.T) {
 	if len(env.ParamsObject().ix.spans) == 0 {
 		t.Error("params of a decoded envelope have no index")
 	}
+	// miner_info holds two tables within the index's depth ("x", "z"); the
+	// array in x is deeper; params hold those, miner_info and d's three.
+	env.ParamsObject().EachMember(func(k []byte, v Object) {
+		want := map[string]int{"a": 0, "miner_info": 2, "d": 2}[string(k)]
+		if got := v.IndexedWithin(); got != want {
+			t.Errorf("%s: %d indexed within, want %d", k, got, want)
+		}
+	})
+	if got := env.ParamsObject().IndexedWithin(); got != 6 {
+		t.Errorf("params: %d indexed within, want 6", got)
+	}
+	if got := ObjectOf(env.Params).IndexedWithin(); got != 0 {
+		t.Errorf("without an index: %d", got)
+	}
 }
 
 func checkSameMembers(t *testing.T, indexed, plain Object) {
