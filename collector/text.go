@@ -171,7 +171,49 @@ func appendFloat(b []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(b, "-Inf"...)
 	}
+	if fb, ok := appendShortDecimal(b, f); ok {
+		return fb
+	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendShortDecimal appends f as strconv.AppendFloat(b, f, 'g', -1, 64)
+// does when f is an integer below 1e6 or a decimal with one or two places
+// below 1e6 (most of a probe's values: temperatures, pressures, flags), and
+// reports whether it did. The output is then the integer n = f×10^k with
+// k decimals: n/10^k is the shortest decimal that reads back as f (it
+// rounds to f, checked by dividing back, and any shorter one would be an
+// integer or have fewer places, tried first), and 'g' writes it without an
+// exponent (|f| < 1e6, f ≥ 0.01). A test compares it with strconv.
+func appendShortDecimal(b []byte, f float64) ([]byte, bool) {
+	if !(f > -1e6 && f < 1e6) {
+		return b, false
+	}
+	for k, scale := range [...]float64{1, 10, 100} {
+		v := f * scale
+		if v != math.Trunc(v) {
+			continue
+		}
+		n := int64(v)
+		if float64(n)/scale != f || (k > 0 && n%10 == 0) {
+			return b, false
+		}
+		if n < 0 {
+			b = append(b, '-')
+			n = -n
+		}
+		switch k {
+		case 0:
+			return strconv.AppendInt(b, n, 10), true
+		case 1:
+			b = strconv.AppendInt(b, n/10, 10)
+			return append(b, '.', byte('0'+n%10)), true
+		default:
+			b = strconv.AppendInt(b, n/100, 10)
+			return append(b, '.', byte('0'+n/10%10), byte('0'+n%10)), true
+		}
+	}
+	return b, false
 }
 
 // The text writer writes names as they are, which the text format allows
