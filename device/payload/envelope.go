@@ -90,12 +90,24 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 		if methodRaw[0] != '"' {
 			return fmt.Errorf("invalid JSON: \"method\" is not a string: %s", Truncate(methodRaw))
 		}
-		env.Method, _ = Unquote(methodRaw)
+		env.Method = method(methodRaw)
 	}
 	if !bytes.Equal(params, []byte("null")) {
 		env.Params, env.params = params, paramsObj
 	}
 	return nil
+}
+
+// method is the text of a "method" member, the operation's own string
+// when it names one (no allocation per answer).
+func method(raw []byte) string {
+	b, _ := unquoteBytes(raw)
+	for _, op := range [...]string{OpCoolerState, OpMinerInfo, OpReset, OpSetTemp, OpOpen, OpClose} {
+		if string(b) == op {
+			return op
+		}
+	}
+	return string(b)
 }
 
 // Snippet shortens a body for an error message.
