@@ -95,7 +95,7 @@ func sortedForText(head, rest []sample, order []int32) []int32 {
 	}
 	for i := range rest {
 		k := rest[i].m.rank
-		order[counts[k]] = int32(len(head) + i)
+		order[counts[k]] = int32(len(head) + i) //nolint:gosec // G115: a probe holds far fewer series (max_miners, maxUnknownFields)
 		counts[k]++
 	}
 	byLabels := func(a, b int32) int { return labelsCompare(at(head, rest, a).pairs, at(head, rest, b).pairs) }

@@ -9,9 +9,10 @@ import (
 // A one-pass scanner for the controller's answers. encoding/json decoding
 // into map[string]json.RawMessage validates every nested value again at each
 // level (envelope, params, miner_info) and copies every value; the scanner
-// hands out sub-slices of the body instead. Bodies are checked once with
-// json.Valid before scanning, but the scanner itself stays safe on any input:
-// it reports false instead of reading out of bounds.
+// hands out sub-slices of the body instead. Bodies are checked once before
+// scanning, by validate (validate.go: what json.Valid accepts, with an index
+// of the outer containers the walks jump over), but the scanner itself stays
+// safe on any input: it reports false instead of reading out of bounds.
 
 // EachMember calls fn with the key and raw value of every member of the JSON
 // object in raw, in order. It returns false when raw is not a well-formed

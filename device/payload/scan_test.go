@@ -95,8 +95,8 @@ func TestKeysMembers(t *testing.T) {
 
 // Valid accepts exactly what json.Valid accepts.
 func TestValidMatchesEncodingJSON(t *testing.T) {
-	deep := func(n int, open, close string) string {
-		return strings.Repeat(open, n) + strings.Repeat(close, n)
+	deep := func(n int, opening, closing string) string {
+		return strings.Repeat(opening, n) + strings.Repeat(closing, n)
 	}
 	for _, in := range []string{
 		``, ` `, `{}`, `[]`, ` {} `, `{} {}`, `{`, `}`, `[`, `]`, `[1,]`, `[,1]`, `{"a":1,}`, `{,"a":1}`, `{"a" 1}`, `{"a":}`,

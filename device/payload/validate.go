@@ -19,7 +19,7 @@ import (
 const maxDepth = 10000
 
 // Only containers up to spanDepth levels deep are recorded, and at most
-// maxSpans of them, so the index of a hostile body stays small (64 KiB);
+// maxSpans of them, so the index of a hostile body stays small (32 KiB);
 // a container not recorded is skipped by scanning, as without an index.
 const (
 	spanDepth = 4
@@ -101,14 +101,16 @@ func validate(b []byte, record bool) (index, bool) {
 			}
 			si := int32(-1)
 			if record && len(stack) < spanDepth && len(ix.spans) < maxSpans {
-				si = int32(len(ix.spans))
-				ix.spans = append(ix.spans, span{open: int32(i)})
+				// record is off for a body past MaxInt32 and spans stay below
+				// maxSpans: the offsets fit.
+				si = int32(len(ix.spans))                         //nolint:gosec // G115: below maxSpans
+				ix.spans = append(ix.spans, span{open: int32(i)}) //nolint:gosec // G115: len(b) <= MaxInt32 when recording
 			}
 			j := skipSpace(b, i+1)
 			if j < len(b) && (c == '{' && b[j] == '}' || c == '[' && b[j] == ']') {
 				i = j + 1
 				if si >= 0 {
-					ix.spans[si].end = int32(i)
+					ix.spans[si].end = int32(i) //nolint:gosec // G115: len(b) <= MaxInt32 when recording
 				}
 				break // an empty container is a whole value
 			}
@@ -173,7 +175,7 @@ func validate(b []byte, record bool) (index, bool) {
 			}
 			i++
 			if si := top >> 1; si >= 0 {
-				ix.spans[si].end = int32(i)
+				ix.spans[si].end = int32(i) //nolint:gosec // G115: len(b) <= MaxInt32 when recording
 			}
 			stack = stack[:len(stack)-1]
 		}
