@@ -67,6 +67,9 @@ func runAgentsToCentral(t *testing.T, centralBin, agentBin, exporterAddr string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	if siteHeartbeatRules == agentHeartbeatRules {
+		t.Fatal("the site heartbeat still waits 5 minutes before firing")
+	}
 	siteRules := filepath.Join(dir, "sites.rules.yml")
 	if err := os.WriteFile(siteRules, []byte(siteHeartbeatRules), 0o644); err != nil {
 		t.Fatal(err)
@@ -78,7 +81,10 @@ func runAgentsToCentral(t *testing.T, centralBin, agentBin, exporterAddr string,
 	// One agent per site.
 	agents := map[string]*harness.Prometheus{}
 	for _, site := range sites {
-		agents[site] = startPrometheus(t, dir, "agent-"+site, agentBin, true, agentConfig(exporterAddr, site, strings.TrimPrefix(centralURL, "http://")))
+		agents[site] = startPrometheus(t, dir, "agent-"+site, agentBin, true, agentSite{
+			exporter: exporterAddr, central: strings.TrimPrefix(centralURL, "http://"), cluster: site, keepSite: site,
+			interval: 2 * time.Second, timeout: 2 * time.Second, sendDeadline: time.Second,
+		}.config())
 	}
 	// They are agents: no local database to query.
 	var q struct{}
@@ -159,42 +165,6 @@ func runAgentsToCentral(t *testing.T, centralBin, agentBin, exporterAddr string,
 	}
 }
 
-// siteHeartbeatRules is the site heartbeat of docs/scaling.md.
-const siteHeartbeatRules = `groups:
-  - name: antspace-sites
-    rules:
-      - record: cluster:antspace_up:count
-        expr: count by (cluster) (up{job="antspace"})
-      - alert: AntspaceSiteSilent
-        expr: max_over_time(cluster:antspace_up:count[1d]) unless cluster:antspace_up:count
-`
-
-// agentConfig is the agent of docs/scaling.md for one site.
-func agentConfig(exporter, site, central string) string {
-	return fmt.Sprintf(`global:
-  scrape_interval: 2s
-  scrape_timeout: 2s
-  external_labels:
-    cluster: %[2]s
-scrape_configs:
-  - job_name: antspace
-    metrics_path: /probe
-    http_sd_configs:
-      - url: http://%[1]s/sd
-        refresh_interval: 5s
-    relabel_configs:
-      - source_labels: [site]
-        regex: %[2]s
-        action: keep
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__address__]
-        target_label: instance
-      - target_label: __address__
-        replacement: %[1]s
-remote_write:
-  - url: http://%[3]s/api/v1/write
-    queue_config:
-      batch_send_deadline: 1s
-`, exporter, site, central)
-}
+// siteHeartbeatRules is the site heartbeat of docs/scaling.md without its
+// `for`, so that the alert fires within seconds.
+var siteHeartbeatRules = strings.Replace(agentHeartbeatRules, "        for: 5m\n", "", 1)
