@@ -40,6 +40,14 @@ func defaultProm3() string {
 	return filepath.Join(dir, "prometheus")
 }
 
+// promLabel names a prometheus binary in the report.
+func promLabel(bin string) string {
+	if bin == defaultProm3() {
+		return "Prometheus 3.16.0, `make prom3`"
+	}
+	return "`" + bin + "`"
+}
+
 // agentSnapshot is what a measurement reads at its start and end.
 type agentSnapshot struct {
 	at                                 time.Time
@@ -108,7 +116,7 @@ func runAgent(o options) error {
 	agentCfg := filepath.Join(tmp, "agent.yml")
 	if err := os.WriteFile(agentCfg, []byte(agentSite{
 		exporter: exporterAddr, central: strings.TrimPrefix(central.URL, "http://"), cluster: "site-a",
-		interval: o.interval, timeout: scrapeTimeout,
+		interval: o.interval, timeout: scrapeTimeout, rw2: o.agentRW2,
 	}.config()), 0o644); err != nil {
 		return err
 	}
@@ -174,7 +182,11 @@ func runAgent(o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	out := filepath.Join(o.out, fmt.Sprintf("agent-n%d.md", o.n))
+	name := fmt.Sprintf("agent-n%d", o.n)
+	if o.agentRW2 {
+		name += "-rw2"
+	}
+	out := filepath.Join(o.out, name+".md")
 	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
 		return err
 	}
@@ -246,13 +258,17 @@ func agentReport(o options, before, after agentSnapshot, agentMem, centralMem ha
 	const mib = 1 << 20
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Agent mode, one site of %d containers: cost per site\n\n", o.n)
+	protocol := "remote write 1.0"
+	if o.agentRW2 {
+		protocol = "remote write 2.0 (`protobuf_message: io.prometheus.write.v2.Request`)"
+	}
+	fmt.Fprintf(&b, "# Agent mode, one site of %d containers, %s: cost per site\n\n", o.n, protocol)
 	fmt.Fprintf(&b, "%s, %d CPUs, one-minute load average %.1f at the start and %.1f at the end of the measurement", before.at.UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), before.load, after.load)
 	if max(before.load, after.load) > float64(runtime.NumCPU())/2 {
 		fmt.Fprint(&b, ", **under load** (other work shared the machine; the figures are CPU time per wall second, sample or container within this run, which load inflates less than latencies, but does inflate)")
 	}
-	fmt.Fprintf(&b, ".\n\n`go run ./bench -agent -n %d -interval %s -duration %s` — the mock fleet (%s), the exporter (`%s`), a Prometheus agent (`%s`) scraping every container through `/sd` and `/probe` every %s and remote-writing to a central Prometheus 3 (`%s`, `--web.enable-remote-write-receiver`) that evaluates `rules/antspace.rules.yml` and the site heartbeat every %s. Measured for %.0f s after every container was up centrally and a %s warm-up; CPU from `/proc/<pid>/stat`, memory from `/proc/<pid>/status`, samples and bytes from the agent's and the central server's `/metrics`.\n\n",
-		o.n, o.interval, o.duration, o.fleetStart, strings.TrimSpace("antspace_exporter "+o.exporterArgs), o.agentBin, o.interval, o.centralBin, o.interval, secs, o.warmup)
+	fmt.Fprintf(&b, ".\n\n`go run ./bench -agent%s -n %d -interval %s -duration %s` — the mock fleet (%s), the exporter (`%s`), a Prometheus agent (%s) scraping every container through `/sd` and `/probe` every %s and remote-writing to a central Prometheus (%s, `--web.enable-remote-write-receiver`) that evaluates `rules/antspace.rules.yml` and the site heartbeat every %s. Measured for %.0f s after every container was up centrally and a %s warm-up; CPU from `/proc/<pid>/stat`, memory from `/proc/<pid>/status`, samples and bytes from the agent's and the central server's `/metrics`.\n\n",
+		map[bool]string{true: " -agent.rw2"}[o.agentRW2], o.n, o.interval, o.duration, o.fleetStart, strings.TrimSpace("antspace_exporter "+o.exporterArgs), promLabel(o.agentBin), o.interval, promLabel(o.centralBin), o.interval, secs, o.warmup)
 	fmt.Fprintf(&b, "| | value | per container |\n|---|---:|---:|\n")
 	row := func(name, v, per string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, v, per) }
 	row("containers up centrally at the end", fmt.Sprintf("%.0f of %d", upAtEnd, o.n), "")
@@ -323,6 +339,7 @@ type agentSite struct {
 	keepSite          string // keep only the /sd targets of this site; "" keeps all
 	interval, timeout time.Duration
 	sendDeadline      time.Duration // remote write batch_send_deadline; 0 is Prometheus' default (5 s)
+	rw2               bool          // remote write 2.0 (Prometheus 3 agents only)
 }
 
 func (a agentSite) config() string {
@@ -352,6 +369,9 @@ scrape_configs:
 remote_write:
   - url: http://%s/api/v1/write
 `, a.exporter, a.central)
+	if a.rw2 {
+		b.WriteString("    protobuf_message: io.prometheus.write.v2.Request\n")
+	}
 	if a.sendDeadline > 0 {
 		fmt.Fprintf(&b, "    queue_config:\n      batch_send_deadline: %s\n", a.sendDeadline)
 	}

@@ -53,6 +53,7 @@ type options struct {
 	agent        bool
 	agentBin     string
 	centralBin   string
+	agentRW2     bool
 }
 
 // variant is one exporter the run measures against the floor.
@@ -102,6 +103,7 @@ func main() {
 	flag.BoolVar(&o.agent, "agent", envString("BENCH_AGENT", "") != "", "agent mode instead: the cost per site of a Prometheus agent scraping the fleet and remote-writing to a central Prometheus 3 (agent.go; env BENCH_AGENT=1)")
 	flag.StringVar(&o.agentBin, "agent.prometheus", envString("BENCH_AGENT_PROMETHEUS", defaultProm3()), "with -agent: the agent's prometheus binary (env BENCH_AGENT_PROMETHEUS)")
 	flag.StringVar(&o.centralBin, "central.prometheus", defaultProm3(), "with -agent: the central server's prometheus binary (Prometheus 3)")
+	flag.BoolVar(&o.agentRW2, "agent.rw2", envString("BENCH_AGENT_RW2", "") != "", "with -agent: remote write 2.0 (Prometheus 3 agents; env BENCH_AGENT_RW2=1)")
 	flag.Parse()
 	if o.warmup < 0 {
 		o.warmup = o.interval
