@@ -62,6 +62,14 @@ func runAgent(o options) error {
 	}
 	nofile := raiseNoFile(uint64(2*o.n + 4096))
 	scrapeTimeout := min(o.scrapeTO, o.interval)
+	agentFlag, err := harness.AgentFlag(o.agentBin)
+	if err != nil {
+		return err
+	}
+	if o.agentRW2 && agentFlag != "--agent" {
+		return fmt.Errorf("-agent.rw2: %s is a Prometheus 2 agent (%s), which sends only remote write 1.0", o.agentBin, agentFlag)
+	}
+	o.agent2 = agentFlag != "--agent"
 	fmt.Printf("agent mode: fleet of %d containers from %s, scrape interval %s (timeout %s), agent %s, central %s, %s warm-up + %s measured, RLIMIT_NOFILE %d\n",
 		o.n, o.fleetStart, o.interval, scrapeTimeout, o.agentBin, o.centralBin, o.warmup, o.duration, nofile)
 	tmp, err := os.MkdirTemp("", "antspace-bench-agent-")
@@ -185,6 +193,9 @@ func runAgent(o options) error {
 	name := fmt.Sprintf("agent-n%d", o.n)
 	if o.agentRW2 {
 		name += "-rw2"
+	}
+	if o.agent2 {
+		name += "-agent2"
 	}
 	out := filepath.Join(o.out, name+".md")
 	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {

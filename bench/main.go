@@ -54,6 +54,7 @@ type options struct {
 	agentBin     string
 	centralBin   string
 	agentRW2     bool
+	agent2       bool // set by runAgent: the agent is a Prometheus 2
 }
 
 // variant is one exporter the run measures against the floor.
