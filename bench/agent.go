@@ -40,6 +40,18 @@ func defaultProm3() string {
 	return filepath.Join(dir, "prometheus")
 }
 
+// agentFlags are the -agent.* flags of a run, as the report shows them.
+func agentFlags(o options) string {
+	var f string
+	if o.agentRW2 {
+		f += " -agent.rw2"
+	}
+	if o.agentBin != defaultProm3() {
+		f += " -agent.prometheus " + o.agentBin
+	}
+	return f
+}
+
 // promLabel names a prometheus binary in the report.
 func promLabel(bin string) string {
 	if bin == defaultProm3() {
@@ -279,7 +291,7 @@ func agentReport(o options, before, after agentSnapshot, agentMem, centralMem ha
 		fmt.Fprint(&b, ", **under load** (other work shared the machine; the figures are CPU time per wall second, sample or container within this run, which load inflates less than latencies, but does inflate)")
 	}
 	fmt.Fprintf(&b, ".\n\n`go run ./bench -agent%s -n %d -interval %s -duration %s` — the mock fleet (%s), the exporter (`%s`), a Prometheus agent (%s) scraping every container through `/sd` and `/probe` every %s and remote-writing to a central Prometheus (%s, `--web.enable-remote-write-receiver`) that evaluates `rules/antspace.rules.yml` and the site heartbeat every %s. Measured for %.0f s after every container was up centrally and a %s warm-up; CPU from `/proc/<pid>/stat`, memory from `/proc/<pid>/status`, samples and bytes from the agent's and the central server's `/metrics`.\n\n",
-		map[bool]string{true: " -agent.rw2"}[o.agentRW2], o.n, o.interval, o.duration, o.fleetStart, strings.TrimSpace("antspace_exporter "+o.exporterArgs), promLabel(o.agentBin), o.interval, promLabel(o.centralBin), o.interval, secs, o.warmup)
+		agentFlags(o), o.n, o.interval, o.duration, o.fleetStart, strings.TrimSpace("antspace_exporter "+o.exporterArgs), promLabel(o.agentBin), o.interval, promLabel(o.centralBin), o.interval, secs, o.warmup)
 	fmt.Fprintf(&b, "| | value | per container |\n|---|---:|---:|\n")
 	row := func(name, v, per string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, v, per) }
 	row("containers up centrally at the end", fmt.Sprintf("%.0f of %d", upAtEnd, o.n), "")
