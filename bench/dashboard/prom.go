@@ -42,9 +42,9 @@ scrape_configs:
 `, exporterAddr, rulesFile, promDuration(interval))
 }
 
-// prometheus is a running Prometheus and its HTTP API.
+// prometheus is a running Prometheus (internal/harness) and its HTTP API.
 type prometheus struct {
-	*harness.Process
+	*harness.Prometheus
 	url    string
 	client *http.Client
 }
@@ -54,30 +54,15 @@ func startPrometheus(bin, dir, config, dataDir string) (*prometheus, error) {
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		return nil, err
 	}
-	addr, err := harness.FreeAddr()
+	// Replaying a large head and loading the backfilled blocks takes a while.
+	p, err := harness.StartPrometheus(harness.PrometheusOptions{
+		Bin: bin, Config: cfg, DataDir: dataDir, Args: []string{"--storage.tsdb.retention.time=2d"},
+		LogFile: filepath.Join(dir, "prometheus.log"), Ready: 5 * time.Minute,
+	})
 	if err != nil {
 		return nil, err
 	}
-	p, err := harness.Start(bin, []string{
-		"--config.file=" + cfg, "--storage.tsdb.path=" + dataDir, "--web.listen-address=" + addr,
-		"--storage.tsdb.retention.time=2d",
-	}, filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		return nil, err
-	}
-	pr := &prometheus{Process: p, url: "http://" + addr, client: &http.Client{Timeout: 2 * time.Minute}}
-	if err := p.WaitUntil(5*time.Minute, "Prometheus /-/ready", func() bool {
-		resp, err := pr.client.Get(pr.url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close() // only the status matters
-		return resp.StatusCode == http.StatusOK
-	}); err != nil {
-		p.Stop()
-		return nil, fmt.Errorf("%w\n%s", err, p.Tail(20))
-	}
-	return pr, nil
+	return &prometheus{Prometheus: p, url: p.URL, client: &http.Client{Timeout: 2 * time.Minute}}, nil
 }
 
 // apiResult is the part of a Prometheus API answer the harness reads.
@@ -177,7 +162,7 @@ func (p *prometheus) scalar(q string, at time.Time) (float64, error) {
 // self reads one of Prometheus' own metrics from its /metrics (it does
 // not scrape itself here).
 func (p *prometheus) self(name string) (float64, error) {
-	m, err := harness.Scrape(p.url + "/metrics")
+	m, err := p.Metrics()
 	if err != nil {
 		return 0, err
 	}
