@@ -1,7 +1,6 @@
 package main
 
 import (
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -17,7 +17,12 @@ import (
 // Probe answers are small (a few hundred series) and go to Prometheus on the
 // site network, so they are gzipped at BestSpeed: promhttp's default level
 // spent about a third of the exporter's CPU per probe for answers only a few
-// percent smaller (see docs/performance.md).
+// percent smaller. The compressor is github.com/klauspost/compress/gzip (as
+// in client_golang's promhttp), whose level 1 costs about half the
+// instructions of compress/flate's BestSpeed for an answer of the same size;
+// its answers are plain gzip (RFC 1952) that any reader decodes. Writers are
+// pooled: each holds its tables and window, which a probe would otherwise
+// allocate and clear. See docs/performance.md (round three) and BenchmarkGzip.
 var probeGzipPool = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
