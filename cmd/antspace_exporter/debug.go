@@ -187,18 +187,18 @@ func (pl *probeLines) formatOutcome(l log.Logger) {
 }
 
 // debugParam reads /probe's debug parameter: absent, "true" or "false".
-func debugParam(values []string) (bool, error) {
+func debugParam(p queryParam) (bool, error) {
 	switch {
-	case len(values) == 0:
+	case p.n == 0:
 		return false, nil
-	case len(values) > 1:
-		return false, fmt.Errorf("parameter %q given %d times; give it once", "debug", len(values))
-	case values[0] == "true":
+	case p.n > 1:
+		return false, fmt.Errorf("parameter %q given %d times; give it once", "debug", p.n)
+	case p.first == "true":
 		return true, nil
-	case values[0] == "false":
+	case p.first == "false":
 		return false, nil
 	}
-	return false, fmt.Errorf("parameter \"debug\": %q is neither true nor false", values[0])
+	return false, fmt.Errorf("parameter \"debug\": %q is neither true nor false", p.first)
 }
 
 // serveDebug answers /probe?debug=true: a plain-text page for people with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -192,5 +193,39 @@ func TestProbeGzipDecodesToTheSameBytes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// negotiate answers what expfmt.NegotiateAccept answers, from its cache as
+// well as the first time, and stays bounded under ever new Accept headers.
+func TestNegotiateCached(t *testing.T) {
+	headers := []string{
+		promAccept, "", "text/plain", "application/openmetrics-text;version=1.0.0",
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3",
+		"text/plain;version=0.0.4;escaping=allow-utf-8", "*/*", "application/json", strings.Repeat("x", maxNegotiationKey+1),
+	}
+	for round := range 3 {
+		for _, accept := range headers {
+			h := http.Header{}
+			if accept != "" {
+				h.Set("Accept", accept)
+			}
+			want := expfmt.NegotiateAccept(h, expfmt.DefaultAcceptedFormats()...)
+			got := negotiate(h)
+			if got.format != want || got.contentType[0] != string(want) || got.text != (want.FormatType() == expfmt.TypeTextPlain) {
+				t.Errorf("round %d, Accept %.40q: got %q (text %v), want %q", round, accept, got.format, got.text, want)
+			}
+		}
+	}
+	for i := range 3 * maxNegotiations {
+		h := http.Header{"Accept": {fmt.Sprintf("text/plain;q=0.%d", i+1)}}
+		if got := negotiate(h); got.format.FormatType() != expfmt.TypeTextPlain {
+			t.Fatalf("Accept %q: %q", h.Get("Accept"), got.format)
+		}
+	}
+	n := 0
+	negotiations.Range(func(any, any) bool { n++; return true })
+	if n > maxNegotiations {
+		t.Errorf("%d Accept headers cached, more than %d", n, maxNegotiations)
 	}
 }

@@ -108,8 +108,8 @@ func run(args []string) int {
 		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
 		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxPerTarget: *maxPerTarget, maxConns: *maxConns,
 		maxUpstream: *maxUpstream, coalesceWindow: *coalesce, transport: device.Transport(*transport),
-		noCompression: *compression == "none",
-		dangerous:     *dangerous, proberLevel: *proberLevel, proberRepeat: *proberRepeat, historyLimit: historyOption(*historyLimit),
+		noCompression: *compression == "none", logLevel: *logLevel,
+		dangerous: *dangerous, proberLevel: *proberLevel, proberRepeat: *proberRepeat, historyLimit: historyOption(*historyLimit),
 	})
 	e.registry.MustRegister(
 		versioncollector.NewCollector("antspace_exporter"),
