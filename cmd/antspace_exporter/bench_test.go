@@ -20,6 +20,7 @@ import (
 
 	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -117,9 +118,15 @@ func BenchmarkProbeServed(b *testing.B) {
 		{"hk3", mock.HK3, 0, false}, {"immersion", mock.Immersion, 0, false},
 		{"hk3-uncompressed", mock.HK3, 0, true}, // --web.probe-compression=none
 		{"hk3-120-miners", mock.HK3, 120, false},
+		{"hk3-production-logger", mock.HK3, 0, false}, // main's logger and defaults, see productionLogging
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv := httptest.NewServer(benchExporter(b, tc.typ, tc.miner, func(o *exporterOptions) { o.noCompression = tc.none }))
+			srv := httptest.NewServer(benchExporter(b, tc.typ, tc.miner, func(o *exporterOptions) {
+				o.noCompression = tc.none
+				if strings.HasSuffix(tc.name, "-production-logger") {
+					productionLogging(b, o)
+				}
+			}))
 			defer srv.Close()
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			req := prometheusRequest(b, srv.URL)
@@ -137,6 +144,18 @@ func BenchmarkProbeServed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// productionLogging gives the exporter the logger main builds with the
+// default flags (logfmt, --log.level=info, ts and caller on every line,
+// --log.prober.repeat-interval=1h), writing to io.Discard: the other
+// benchmarks use a logger that does nothing at all.
+func productionLogging(tb testing.TB, o *exporterOptions) {
+	logger, _, err := logging.New(io.Discard, "logfmt", "info", true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o.logger, o.logLevel, o.proberLevel, o.proberRepeat = logger, "info", "warn", time.Hour
 }
 
 // BenchmarkServeFloor is the floor of the inbound side: the same client and

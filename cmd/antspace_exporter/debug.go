@@ -54,6 +54,8 @@ type probeLines struct {
 	notOK                   []string
 	minersDropped           int
 	fieldErrors             []collector.FieldError
+
+	record probeRecord // the probe's history entry (probeHandler.record), allocated with its facts
 }
 
 type readFact struct {
@@ -227,9 +229,14 @@ func (h *probeHandler) record(target string, t *config.Target, res *collector.Re
 	if h.history == nil {
 		return
 	}
-	p := probeRecord{
+	// The record is allocated with the facts it points to (one allocation
+	// per probe instead of two): both live as long as the history keeps the
+	// probe.
+	facts := pl.forHistory()
+	p := &facts.record
+	*p = probeRecord{
 		Target: target, Address: t.Address, Module: t.ModuleName, Start: start, Duration: res.Duration,
-		Up: res.Up(), FieldErrors: len(res.FieldErrors), facts: pl.forHistory(),
+		Up: res.Up(), FieldErrors: len(res.FieldErrors), facts: facts,
 	}
 	if t.Container != nil {
 		p.Container = t.Container.Name
@@ -240,5 +247,5 @@ func (h *probeHandler) record(target string, t *config.Target, res *collector.Re
 		p.Reason = "minerInfo: " + res.MinerErr.Error()
 	}
 	cfg := h.config.Get()
-	h.history.add(p, func(name string) bool { _, ok := cfg.Lookup(name); return ok })
+	h.history.addRecord(p, func(name string) bool { _, ok := cfg.Lookup(name); return ok })
 }
