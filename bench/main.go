@@ -50,6 +50,11 @@ type options struct {
 	conns        int
 	exporterEnv  string
 	ab           bool
+	agent        bool
+	agentBin     string
+	centralBin   string
+	agentRW2     bool
+	agent2       bool // set by runAgent: the agent is a Prometheus 2
 }
 
 // variant is one exporter the run measures against the floor.
@@ -96,11 +101,19 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, inventory)")
 	flag.BoolVar(&o.ab, "ab", envString("BENCH_AB", "") != "", "transport A/B: measure the exporter with its device transport and with net/http's Transport, keep-alive on and off, in one run (env BENCH_AB=1)")
 	flag.BoolVar(&o.ha, "ha", envString("BENCH_HA", "") != "", "exporter phase as an HA Prometheus pair: every probe sent twice at once (env BENCH_HA=1)")
+	flag.BoolVar(&o.agent, "agent", envString("BENCH_AGENT", "") != "", "agent mode instead: the cost per site of a Prometheus agent scraping the fleet and remote-writing to a central Prometheus 3 (agent.go; env BENCH_AGENT=1)")
+	flag.StringVar(&o.agentBin, "agent.prometheus", envString("BENCH_AGENT_PROMETHEUS", defaultProm3()), "with -agent: the agent's prometheus binary (env BENCH_AGENT_PROMETHEUS)")
+	flag.StringVar(&o.centralBin, "central.prometheus", defaultProm3(), "with -agent: the central server's prometheus binary (Prometheus 3)")
+	flag.BoolVar(&o.agentRW2, "agent.rw2", envString("BENCH_AGENT_RW2", "") != "", "with -agent: remote write 2.0 (Prometheus 3 agents; env BENCH_AGENT_RW2=1)")
 	flag.Parse()
 	if o.warmup < 0 {
 		o.warmup = o.interval
 	}
-	if err := run(o); err != nil {
+	runner := run
+	if o.agent {
+		runner = runAgent
+	}
+	if err := runner(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -131,3 +131,26 @@ func TestSelfCPUSeconds(t *testing.T) {
 		t.Errorf("SelfCPUSeconds = %v, want > 0 for a running test binary", v)
 	}
 }
+
+func TestAgentFlagFollowsTheVersion(t *testing.T) {
+	requireLinux(t)
+	dir := t.TempDir()
+	for _, c := range []struct{ name, help, want string }{
+		// Prometheus 3: a boolean flag, the feature flag gone.
+		{"prom3", "      --[no-]agent               Run Prometheus in 'Agent mode'.\n", "--agent"},
+		// Prometheus 2.x: only the feature flag.
+		{"prom2", "      --enable-feature= ...      Comma separated feature names\n                                 to enable. Valid options: agent,\n      --storage.agent.path=\"data-agent/\"\n", "--enable-feature=agent"},
+	} {
+		bin := filepath.Join(dir, c.name)
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\ncat <<'X' >&2\nusage: prometheus [<flags>]\n"+c.help+"X\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		got, err := AgentFlag(bin)
+		if err != nil || got != c.want {
+			t.Errorf("%s: AgentFlag = %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+	if _, err := AgentFlag(filepath.Join(dir, "missing")); err == nil {
+		t.Error("AgentFlag of a missing binary: no error")
+	}
+}

@@ -79,6 +79,17 @@ func (p *Process) Stop() {
 	}
 }
 
+// Kill kills the process at once (no SIGTERM: a machine or site going
+// away) and waits for it to end. A process that already ended is left as it
+// is.
+func (p *Process) Kill() {
+	if p.Alive() != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // Tail returns the last n bytes of the log.
 func (p *Process) Tail(n int) string {
 	b, _ := os.ReadFile(p.Log)
