@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer
 	h := w.Header()
 	h["Content-Type"] = neg.contentType
 	if v, ok := h["Vary"]; ok {
-		h["Vary"] = append(v[:len(v):len(v)], "Accept-Encoding") // a copy: v may be shared
+		h["Vary"] = append(slices.Clip(v), "Accept-Encoding") // a copy: v may be shared
 	} else {
 		h["Vary"] = varyAcceptEncoding
 	}

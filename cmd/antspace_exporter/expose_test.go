@@ -191,6 +191,9 @@ func TestProbeGzipDecodesToTheSameBytes(t *testing.T) {
 				if !bytes.Equal(got, plain.Body.Bytes()) {
 					t.Fatalf("answer %d: decoded gzip (%d bytes) differs from the uncompressed answer (%d bytes)", i, len(got), plain.Body.Len())
 				}
+				if i == 0 {
+					t.Logf("%d bytes uncompressed, %d gzipped", plain.Body.Len(), zipped.Body.Len())
+				}
 			}
 		})
 	}
