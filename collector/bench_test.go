@@ -28,10 +28,11 @@ type answers struct {
 	cooler, miners []byte
 }
 
-// recorded returns the mock's coolerState and minerInfo answers for a type.
-func recorded(b *testing.B, typ mock.Type) answers {
+// recordedMiners returns the mock's coolerState and minerInfo answers for a
+// type with miners miners (0 = the mock's default, 12).
+func recordedMiners(b *testing.B, typ mock.Type, miners int) answers {
 	b.Helper()
-	c, err := mock.NewContainer(mock.Options{Name: "bench", Type: typ, Seed: 42, Clock: mock.NewManualClock(epoch)})
+	c, err := mock.NewContainer(mock.Options{Name: "bench", Type: typ, Seed: 42, Miners: miners, Clock: mock.NewManualClock(epoch)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,15 +51,17 @@ var benchTypes = []struct {
 	name     string
 	typ      mock.Type
 	settings collector.Settings
+	miners   int // 0 = the mock's default (12)
 }{
-	{"hk3", mock.HK3, collector.Settings{Module: "hk3", Type: collector.TypeHK3}},
-	{"immersion", mock.Immersion, collector.Settings{Module: "immersion", Type: collector.TypeImmersion}},
+	{"hk3", mock.HK3, collector.Settings{Module: "hk3", Type: collector.TypeHK3}, 0},
+	{"immersion", mock.Immersion, collector.Settings{Module: "immersion", Type: collector.TypeImmersion}, 0},
+	{"hk3-120-miners", mock.HK3, collector.Settings{Module: "hk3", Type: collector.TypeHK3}, 120},
 }
 
 // Parse + convert of both answers into const metrics.
 func BenchmarkConvert(b *testing.B) {
 	for _, tc := range benchTypes {
-		p := recorded(b, tc.typ)
+		p := recordedMiners(b, tc.typ, tc.miners)
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(p.cooler) + len(p.miners)))
 			b.ReportAllocs()
@@ -75,7 +78,7 @@ func BenchmarkConvert(b *testing.B) {
 // The floor of BenchmarkConvert: both answers into map[string]any.
 func BenchmarkFloorDecode(b *testing.B) {
 	for _, tc := range benchTypes {
-		p := recorded(b, tc.typ)
+		p := recordedMiners(b, tc.typ, tc.miners)
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(p.cooler) + len(p.miners)))
 			b.ReportAllocs()
@@ -96,7 +99,7 @@ func BenchmarkFloorDecode(b *testing.B) {
 // WriteText (gzip, which the handler adds at BestSpeed, is not included).
 func BenchmarkConvertAndExpose(b *testing.B) {
 	for _, tc := range benchTypes {
-		p := recorded(b, tc.typ)
+		p := recordedMiners(b, tc.typ, tc.miners)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var buf bytes.Buffer
@@ -114,7 +117,7 @@ func BenchmarkConvertAndExpose(b *testing.B) {
 // The same through a Registry and expfmt, as promhttp would do it.
 func BenchmarkConvertAndExposeRegistry(b *testing.B) {
 	for _, tc := range benchTypes {
-		p := recorded(b, tc.typ)
+		p := recordedMiners(b, tc.typ, tc.miners)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var buf bytes.Buffer
@@ -156,7 +159,7 @@ func staticDevice(b *testing.B, p answers) string {
 // A whole probe over loopback HTTP (client and server side in this process).
 func BenchmarkProbeHTTP(b *testing.B) {
 	for _, tc := range benchTypes {
-		addr := staticDevice(b, recorded(b, tc.typ))
+		addr := staticDevice(b, recordedMiners(b, tc.typ, tc.miners))
 		c := device.NewClient("bench", 2)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -176,7 +179,7 @@ func BenchmarkProbeHTTP(b *testing.B) {
 // each body decoded into map[string]any.
 func BenchmarkFloorHTTP(b *testing.B) {
 	for _, tc := range benchTypes {
-		addr := staticDevice(b, recorded(b, tc.typ))
+		addr := staticDevice(b, recordedMiners(b, tc.typ, tc.miners))
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
 		get := func(op string) error {
 			resp, err := hc.Get(device.URL(addr, op, nil))

@@ -2,6 +2,8 @@ package collector
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -46,7 +48,7 @@ func TestConvertMinersEdgeCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &Result{}
-		err := r.convertMiners(env.Params, Settings{})
+		err := r.convertMiners(env.ParamsObject(), Settings{})
 		r.MinerErr = err
 		got := map[string]float64{}
 		for i := range r.samples {
@@ -84,6 +86,53 @@ func TestConvertMinersEdgeCases(t *testing.T) {
 	for _, bad := range []string{`{"a":{"GHS_5s":1},"b":3}`, `{"a":[1]}`, `[1,2]`, `"x"`} {
 		if r, _ := collect(t, body(bad)); r.MinerErr == nil {
 			t.Errorf("miner_info %s accepted", bad)
+		}
+	}
+}
+
+// With max_miners, the first max_miners distinct addresses are kept, later
+// entries of a kept miner still win, and entries of other miners are
+// dropped, whether the duplicates come before or after the table reaches
+// the limit.
+func TestConvertMinersLimitWithDuplicates(t *testing.T) {
+	const summary = `"miner_num":2,"total_hashrate":1,"pcb_max_temp":1,"chip_max_temp":1,"chip_temp_mean":1`
+	for _, tc := range []struct {
+		max         int
+		miners      string
+		want        map[string]float64 // miner → GHS_5s
+		wantDropped int
+	}{
+		{2, `{"b":{"GHS_5s":1},"b":{"GHS_5s":2},"a":{"GHS_5s":3},"c":{"GHS_5s":4},"b":{"GHS_5s":5},"a":{"GHS_5s":6},"d":{"GHS_5s":7}}`,
+			map[string]float64{"a": 6, "b": 5}, 2},
+		{3, `{"b":{"GHS_5s":1},"b":{"GHS_5s":2},"b":{"GHS_5s":3},"a":{"GHS_5s":4},"c":{"GHS_5s":5},"d":{"GHS_5s":6},"a":{"GHS_5s":7}}`,
+			map[string]float64{"a": 7, "b": 3, "c": 5}, 1},
+		{10, `{"b":{"GHS_5s":1},"a":{"GHS_5s":2},"b":{"GHS_5s":3}}`, map[string]float64{"a": 2, "b": 3}, 0},
+		{1, `{"b":{"GHS_5s":1},"a":{"GHS_5s":2},"b":{"GHS_5s":3}}`, map[string]float64{"b": 3}, 1},
+	} {
+		var env payload.Envelope
+		if err := payload.DecodeEnvelope([]byte(`{"ok":true,"params":{`+summary+`,"miner_info":`+tc.miners+`}}`), &env); err != nil {
+			t.Fatal(err)
+		}
+		r := &Result{}
+		if err := r.convertMiners(env.ParamsObject(), Settings{MaxMiners: tc.max}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		var order []string
+		for i := range r.samples {
+			s := &r.samples[i]
+			if s.m != metricMinerHashrate {
+				continue
+			}
+			for _, lp := range s.pairs {
+				if lp.GetName() == "miner" {
+					got[lp.GetValue()] = s.value / terahashPerS
+					order = append(order, lp.GetValue())
+				}
+			}
+		}
+		if !maps.Equal(got, tc.want) || r.MinersDropped != tc.wantDropped || !slices.IsSorted(order) {
+			t.Errorf("max %d, %s: got %v in order %v, dropped %d; want %v, dropped %d", tc.max, tc.miners, got, order, r.MinersDropped, tc.want, tc.wantDropped)
 		}
 	}
 }

@@ -11,11 +11,11 @@ func Convert(cooler, miners []byte, s Settings) *Result {
 		r.Err = err
 		return r
 	}
-	r.Err = r.convertCooler(env.Params, s)
+	r.Err = r.convertCooler(env.ParamsObject(), s)
 	if miners != nil {
 		var menv payload.Envelope
 		if r.MinerErr = payload.DecodeEnvelope(miners, &menv); r.MinerErr == nil {
-			r.MinerErr = r.convertMiners(menv.Params, s)
+			r.MinerErr = r.convertMiners(menv.ParamsObject(), s)
 		}
 	}
 	return r

@@ -3,6 +3,8 @@ package collector
 import (
 	"fmt"
 	"sort"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Type is a container type.
@@ -42,6 +44,12 @@ type field struct {
 	kind     valueKind
 	scale    float64
 	optional bool // only some firmware sends it; absent is not an error
+
+	// Set by init (sample.go): the field's label pairs (for a per-miner
+	// field, without the miner's) and where the miner's sorts among them;
+	// fields, not maps, so a probe's series cost no map look-up each.
+	pairs   []*dto.LabelPair
+	minerAt int
 }
 
 func num(name string, m *metric, scale float64, labels ...string) field {

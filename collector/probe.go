@@ -98,7 +98,11 @@ func (r *Result) Collect(ch chan<- prometheus.Metric) {
 // series is every sample of the probe: the probe-level ones, then the
 // device's.
 func (r *Result) series() []sample {
-	all := make([]sample, 0, 5+len(r.thresholds)+len(r.samples))
+	return append(r.probeSeries(make([]sample, 0, 5+len(r.thresholds)+len(r.answered)+1+len(r.samples))), r.samples...)
+}
+
+// probeSeries appends the probe-level samples to all.
+func (r *Result) probeSeries(all []sample) []sample {
 	all = append(all,
 		sample{m: metricUp, value: boolValue(r.Up())},
 		sample{m: metricProbeDuration, value: r.Duration.Seconds()},
@@ -115,7 +119,7 @@ func (r *Result) series() []sample {
 	for _, op := range r.answered {
 		all = append(all, sample{m: metricControllerOK, value: boolValue(!slices.Contains(r.NotOK, op)), pairs: operationPairs[op]})
 	}
-	return append(all, r.samples...)
+	return all
 }
 
 // Reader reads a container's answers. device.Client is the real one, over
@@ -157,7 +161,7 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	coolerEnv, err := rd.Read(ctx, address, payload.OpCoolerState, s.MaxBodyBytes)
 	notOK := r.envelope(payload.OpCoolerState, coolerEnv, &err)
 	if err == nil {
-		err = r.convertCooler(coolerEnv.Params, s)
+		err = r.convertCooler(coolerEnv.ParamsObject(), s)
 		if err != nil && notOK {
 			err = fmt.Errorf("%w (the device answered ok:false)", err)
 		}
@@ -168,7 +172,7 @@ func Probe(ctx context.Context, rd Reader, address string, s Settings) *Result {
 	if !s.SkipMinerInfo {
 		notOK := r.envelope(payload.OpMinerInfo, minerEnv, &minerErr)
 		if minerErr == nil {
-			minerErr = r.convertMiners(minerEnv.Params, s)
+			minerErr = r.convertMiners(minerEnv.ParamsObject(), s)
 			if minerErr != nil && notOK {
 				minerErr = fmt.Errorf("%w (the device answered ok:false)", minerErr)
 			}
@@ -256,8 +260,8 @@ func detectType(params map[string]json.RawMessage) (Type, error) {
 	return best, nil
 }
 
-func (r *Result) convertCooler(raw json.RawMessage, s Settings) error {
-	params, err := paramKeys.DecodeParams(raw)
+func (r *Result) convertCooler(raw payload.Object, s Settings) error {
+	params, err := paramKeys.DecodeParamsObject(raw, nil)
 	if err != nil {
 		return fmt.Errorf("coolerState: %w", err)
 	}
@@ -405,8 +409,13 @@ func isQuoted(raw json.RawMessage) bool {
 	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("\""))
 }
 
-func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
-	params, err := paramKeys.DecodeParams(raw)
+func (r *Result) convertMiners(raw payload.Object, s Settings) error {
+	var minersObj payload.Object // the last miner_info, as in params
+	params, err := paramKeys.DecodeParamsObject(raw, func(name string, v payload.Object) {
+		if name == "miner_info" {
+			minersObj = v
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("minerInfo: %w", err)
 	}
@@ -440,52 +449,92 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 	// max_miners distinct miners are kept (and indexed); later entries of
 	// other miners are counted as dropped, so a lying table costs memory and
 	// series in proportion to the cap, not to its length.
+	// The walk jumps over each miner's table (the body's index knows where
+	// it ends) instead of scanning it.
 	type minerRaw struct {
 		ip    string
-		table []byte // nil for null
+		table payload.Object
+		null  bool
 	}
 	limit := s.maxMiners()
-	var miners []minerRaw
-	index := map[string]int{}
+	// The index counts the tables (objects) in miner_info: enough room for
+	// a table of distinct miners without growing.
+	miners := make([]minerRaw, 0, min(limit, minersObj.IndexedWithin()+1))
+	// Entries are collected as they come, duplicates included, until there
+	// are limit of them; distinct then keeps the last entry of each
+	// address, in address order. Only a table that reaches the limit needs
+	// an index of addresses to tell a new miner (dropped) from a duplicate
+	// of a kept one.
+	distinct := func() {
+		slices.SortStableFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+		out := miners[:0]
+		for i := range miners {
+			if i+1 < len(miners) && miners[i+1].ip == miners[i].ip {
+				continue // a later entry of the same miner wins
+			}
+			out = append(out, miners[i])
+		}
+		clear(miners[len(out):])
+		miners = out
+	}
+	var index map[string]int
 	refused := false
-	valid := payload.EachMember(rawMiners, func(ip string, v []byte) {
-		if payload.IsNull(v) {
-			v = nil
-		} else if v[0] != '{' {
+	valid := minersObj.EachMember(func(key []byte, v payload.Object) {
+		null := payload.IsNull(v.Raw())
+		if !null && v.Raw()[0] != '{' {
 			refused = true // a miner that is not an object refuses the whole table
 		}
-		if i, dup := index[ip]; dup {
-			miners[i].table = v
+		if index == nil {
+			miners = append(miners, minerRaw{string(key), v, null})
+			if len(miners) == limit {
+				distinct()
+				index = make(map[string]int, len(miners))
+				for i := range miners {
+					index[miners[i].ip] = i
+				}
+			}
+			return
+		}
+		if i, dup := index[string(key)]; dup {
+			miners[i].table, miners[i].null = v, null
 			return
 		}
 		if len(miners) == limit {
 			r.MinersDropped++
 			return
 		}
+		ip := string(key)
 		index[ip] = len(miners)
-		miners = append(miners, minerRaw{ip, v})
+		miners = append(miners, minerRaw{ip, v, null})
 	})
 	if !valid || refused {
 		return fmt.Errorf("minerInfo: miner_info is not an object of miners: %s", payload.Truncate(rawMiners))
 	}
-	slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	if index == nil {
+		distinct()
+	} else {
+		slices.SortFunc(miners, func(a, b minerRaw) int { return strings.Compare(a.ip, b.ip) })
+	}
 	// The label pairs of all miners' series come from one allocation each
 	// (see minerSlab); a probe's samples grow once.
 	slab := newMinerSlab(len(miners))
 	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
+	labelValues := payload.Strings{} // models and firmware versions, shared by the miners
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
-		if mr.table != nil && !payload.EachMemberBytes(mr.table, func(k, v []byte) {
-			if i, ok := minerFieldIndex[string(k)]; ok {
-				values[i] = v
+		if !mr.null && !mr.table.EachMember(func(k []byte, v payload.Object) {
+			if i := minerFieldAt(k); i >= 0 {
+				values[i] = v.Raw()
 			}
 		}) {
 			r.fieldError("minerInfo.miner_info["+ip+"]", errors.New("not an object"))
 			continue
 		}
 		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
+		var parsed [len(minerFieldNames) - 2]float64
+		var have [len(minerFieldNames) - 2]bool
 		for i := range minerFields {
 			f := &minerFields[i]
 			rawValue := values[i]
@@ -497,10 +546,17 @@ func (r *Result) convertMiners(raw json.RawMessage, s Settings) error {
 				r.fieldError("minerInfo.miner_info["+ip+"]."+f.field, err)
 				continue
 			}
-			r.addMinerField(f, v, pair, slab)
+			parsed[i], have[i] = v, true
 		}
-		model, _ := payload.ParseString(values[len(minerFields)])
-		firmware, _ := payload.ParseString(values[len(minerFields)+1])
+		// In the order of their families' series (minerSeriesOrder), so
+		// the exposition finds each family sorted already.
+		for _, i := range minerSeriesOrder {
+			if have[i] {
+				r.addMinerField(&minerFields[i], parsed[i], pair, slab)
+			}
+		}
+		model, _ := labelValues.Parse(values[len(minerFields)])
+		firmware, _ := labelValues.Parse(values[len(minerFields)+1])
 		r.addMinerIdentity(pair, model, firmware, slab)
 	}
 	return nil

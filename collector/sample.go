@@ -47,41 +47,39 @@ func labelPairs(names, values []string) []*dto.LabelPair {
 	return pairs
 }
 
-// fieldPairs holds the label pairs of every table field; for per-miner
-// fields, the pairs without the leading miner label.
-var fieldPairs = map[*field][]*dto.LabelPair{}
-
+// init sets every table field's label pairs; for per-miner fields, the
+// pairs without the leading miner label.
 func init() {
 	for _, s := range schemas {
 		for i := range s.fields {
 			f := &s.fields[i]
-			fieldPairs[f] = labelPairs(f.metric.labels, f.labels)
+			f.pairs = labelPairs(f.metric.labels, f.labels)
 		}
 	}
 	for i := range minerSummaryFields {
 		f := &minerSummaryFields[i]
-		fieldPairs[f] = labelPairs(f.metric.labels, f.labels)
+		f.pairs = labelPairs(f.metric.labels, f.labels)
 	}
 	for i := range minerFields {
 		f := &minerFields[i]
 		if len(f.metric.labels) == 0 || f.metric.labels[0] != "miner" || len(f.labels) != len(f.metric.labels)-1 {
 			panic("collector: per-miner field " + f.field + " must have the miner label first")
 		}
-		fieldPairs[f] = labelPairs(f.metric.labels[1:], f.labels)
+		f.pairs = labelPairs(f.metric.labels[1:], f.labels)
 	}
 }
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: fieldPairs[f]})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs})
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
 // label pair, shared by all its series. The pairs are the field's static
-// pairs with the miner's inserted where its name sorts (minerAt).
+// pairs with the miner's inserted where its name sorts (field.minerAt).
 func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, slab *minerSlab) {
-	static := fieldPairs[f]
-	at := minerAt[f]
+	static := f.pairs
+	at := f.minerAt
 	pairs := slab.pairs(len(static) + 1)
 	copy(pairs, static[:at])
 	pairs[at] = miner
@@ -97,10 +95,6 @@ var operationPairs = map[string][]*dto.LabelPair{
 	payload.OpMinerInfo:   labelPairs([]string{"operation"}, []string{payload.OpMinerInfo}),
 }
 
-// minerAt is where the miner label sorts among a per-miner field's static
-// label pairs.
-var minerAt = map[*field]int{}
-
 // minerPairsPerMiner is the most label pairs a miner's series take: every
 // per-miner field's static pairs plus the miner's, and the identity's three.
 var minerPairsPerMiner = 3
@@ -108,9 +102,8 @@ var minerPairsPerMiner = 3
 func init() {
 	for i := range minerFields {
 		f := &minerFields[i]
-		static := fieldPairs[f]
-		at, _ := slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
-		minerAt[f] = at
+		static := f.pairs
+		f.minerAt, _ = slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
 		minerPairsPerMiner += len(static) + 1
 	}
 }
@@ -123,13 +116,18 @@ type minerSlab struct {
 	ptrs []*dto.LabelPair
 	lps  []dto.LabelPair
 	strs []string
+
+	model, firmware map[string]*dto.LabelPair // the identity's shared pairs (addMinerIdentity)
 }
 
+// newMinerSlab sizes a slab for miners miners: a pair for each miner's
+// address, and a few for the models and firmware versions they share
+// (more distinct ones come from the heap).
 func newMinerSlab(miners int) *minerSlab {
 	return &minerSlab{
 		ptrs: make([]*dto.LabelPair, 0, miners*minerPairsPerMiner),
-		lps:  make([]dto.LabelPair, 0, 3*miners),
-		strs: make([]string, 0, 3*miners),
+		lps:  make([]dto.LabelPair, 0, miners+8),
+		strs: make([]string, 0, miners+8),
 	}
 }
 
@@ -160,12 +158,39 @@ func (s *minerSlab) pair(name *string, value string) *dto.LabelPair {
 // then the identity's model and firmware.
 var minerFieldNames = [...]string{"GHS_5s", "GHS_avg", "pcb_max_temp", "chip_max_temp", "elapsed", "miner_type", "miner_version"}
 
-var minerFieldIndex = func() map[string]int {
-	m := make(map[string]int, len(minerFieldNames))
-	for i, n := range minerFieldNames {
-		m[n] = i
+// minerFieldAt is the index of key in minerFieldNames, or -1 (a switch:
+// cheaper than hashing the key of every member of every miner's table).
+func minerFieldAt(key []byte) int {
+	switch string(key) {
+	case "GHS_5s":
+		return 0
+	case "GHS_avg":
+		return 1
+	case "pcb_max_temp":
+		return 2
+	case "chip_max_temp":
+		return 3
+	case "elapsed":
+		return 4
+	case "miner_type":
+		return 5
+	case "miner_version":
+		return 6
 	}
-	return m
+	return -1
+}
+
+// minerSeriesOrder is the order a miner's field series are added in: by
+// metric, then by their static label values, so that with miners in
+// address order each per-miner family comes out sorted for the exposition
+// (pcb_max is in the table before chip_max). Field errors keep the table's
+// order.
+var minerSeriesOrder = func() []int {
+	order := make([]int, len(minerFields))
+	for i := range order {
+		order[i] = i
+	}
+	return order
 }()
 
 func init() {
@@ -177,17 +202,46 @@ func init() {
 			panic("collector: minerFieldNames out of step with minerFields at " + minerFields[i].field)
 		}
 	}
+	for i, n := range minerFieldNames {
+		if minerFieldAt([]byte(n)) != i {
+			panic("collector: minerFieldAt out of step with minerFieldNames at " + n)
+		}
+	}
+	// After the init that sets the fields' pairs (above in this file).
+	slices.SortStableFunc(minerSeriesOrder, func(a, b int) int {
+		fa, fb := &minerFields[a], &minerFields[b]
+		if c := strings.Compare(fa.metric.name, fb.metric.name); c != 0 {
+			return c
+		}
+		return labelsCompare(fa.pairs, fb.pairs)
+	})
 }
 
 var identityNames = []string{"firmware", "miner", "model"} // sorted
 
 // addMinerIdentity records antspace_miner_info{miner,model,firmware} 1.
+// Miners mostly share a few models and firmware versions: their label
+// pairs are made once per probe and shared (label pairs are immutable).
 func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
 	pairs := slab.pairs(3)
-	pairs[0] = slab.pair(&identityNames[0], firmware)
+	pairs[0] = slab.shared(&slab.firmware, &identityNames[0], firmware)
 	pairs[1] = miner
-	pairs[2] = slab.pair(&identityNames[2], model)
+	pairs[2] = slab.shared(&slab.model, &identityNames[2], model)
 	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
+}
+
+// shared returns the pair name=value of the probe's pairs in *m, made on
+// first use.
+func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value string) *dto.LabelPair {
+	if p, ok := (*m)[value]; ok {
+		return p
+	}
+	if *m == nil {
+		*m = make(map[string]*dto.LabelPair, 4)
+	}
+	p := s.pair(name, value)
+	(*m)[value] = p
+	return p
 }
 
 // Gather implements prometheus.Gatherer: the probe's metric families sorted
@@ -238,6 +292,9 @@ func labelsCompare(a, b []*dto.LabelPair) int {
 		return len(a) - len(b)
 	}
 	for i := range a {
+		if a[i] == b[i] {
+			continue // a shared pair (a field's static labels, a miner's)
+		}
 		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
 			return c
 		}

@@ -18,12 +18,17 @@ import (
 // protobuf families in between: the /probe handler's text answers skip a
 // third of the work of gathering and encoding.
 func (r *Result) WriteText(w io.Writer) error {
-	all := sortedForText(r.series())
+	// The probe-level samples are few; the device's are ordered in place
+	// through a pooled index, so writing copies no sample.
+	var headBuf [16]sample
+	head := r.probeSeries(headBuf[:0])
+	sp := textOrderPool.Get().(*[]int32)
+	order := sortedForText(head, r.samples, (*sp)[:0])
 	bp := textBufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	var family *metric
-	for i := range all {
-		s := &all[i]
+	for _, k := range order {
+		s := at(head, r.samples, k)
 		if s.m != family {
 			family = s.m
 			b = append(b, s.m.header...)
@@ -47,49 +52,75 @@ func (r *Result) WriteText(w io.Writer) error {
 		b = appendFloat(b, s.value)
 		b = append(b, '\n')
 	}
+	*sp = order
+	textOrderPool.Put(sp)
 	_, err := w.Write(b)
 	*bp = b
 	textBufPool.Put(bp)
 	return err
 }
 
-// sortedForText orders samples as expfmt writes a registry's families: by
-// metric name, then by label values. Families come out of a counting sort
-// on the metric's rank, stable, so the series of a family keep the order a
-// probe added them in (usually already sorted: miners in address order);
-// only a family that is not sorted yet is sorted.
-func sortedForText(all []sample) []sample {
+// at is the k-th of the samples head, then rest.
+func at(head, rest []sample, k int32) *sample {
+	if int(k) < len(head) {
+		return &head[k]
+	}
+	return &rest[int(k)-len(head)]
+}
+
+// sortedForText orders the samples head, then rest, as expfmt writes a
+// registry's families: by metric name, then by label values. It returns
+// their numbers (see at) in that order, in order's memory. Families come
+// out of a counting sort on the metric's rank, stable, so the series of a
+// family keep the order a probe added them in (usually already sorted:
+// miners in address order); only a family that is not sorted yet is
+// sorted.
+func sortedForText(head, rest []sample, order []int32) []int32 {
 	var counts [maxRank + 1]int
-	for i := range all {
-		counts[all[i].m.rank+1]++
+	for i := range head {
+		counts[head[i].m.rank+1]++
+	}
+	for i := range rest {
+		counts[rest[i].m.rank+1]++
 	}
 	for i := 1; i < len(counts); i++ {
 		counts[i] += counts[i-1]
 	}
-	out := make([]sample, len(all))
-	for i := range all {
-		k := all[i].m.rank
-		out[counts[k]] = all[i]
+	n := len(head) + len(rest)
+	order = slices.Grow(order[:0], n)[:n]
+	for i := range head {
+		k := head[i].m.rank
+		order[counts[k]] = int32(i)
 		counts[k]++
 	}
-	byLabels := func(a, b sample) int { return labelsCompare(a.pairs, b.pairs) }
-	for start := 0; start < len(out); {
+	for i := range rest {
+		k := rest[i].m.rank
+		order[counts[k]] = int32(len(head) + i) //nolint:gosec // G115: a probe holds far fewer series (max_miners, maxUnknownFields)
+		counts[k]++
+	}
+	byLabels := func(a, b int32) int { return labelsCompare(at(head, rest, a).pairs, at(head, rest, b).pairs) }
+	for start := 0; start < len(order); {
+		m := at(head, rest, order[start]).m
 		end := start + 1
-		for end < len(out) && out[end].m == out[start].m {
+		for end < len(order) && at(head, rest, order[end]).m == m {
 			end++
 		}
-		if fam := out[start:end]; !slices.IsSortedFunc(fam, byLabels) {
+		if fam := order[start:end]; !slices.IsSortedFunc(fam, byLabels) {
 			slices.SortFunc(fam, byLabels)
 		}
 		start = end
 	}
-	return out
+	return order
 }
 
 // maxRank bounds the metric table (init checks it).
 const maxRank = 255
 
 var textBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// textOrderPool holds WriteText's ordering scratch (numbers, no pointers:
+// nothing of a probe stays reachable from the pool).
+var textOrderPool = sync.Pool{New: func() any { o := make([]int32, 0, 256); return &o }}
 
 // appendEscaped escapes as the text format does: backslash and newline, and
 // in label values the double quote.
@@ -116,12 +147,14 @@ func appendEscaped(b []byte, s string, quote bool) []byte {
 // strings of an exposition (ContainsAny builds a set on every call).
 func needsEscape(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\\' || c == '\n' || c == '"' {
+		if escaped[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+var escaped = [256]bool{'\\': true, '\n': true, '"': true}
 
 func appendFloat(b []byte, f float64) []byte {
 	switch {
@@ -138,7 +171,49 @@ func appendFloat(b []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(b, "-Inf"...)
 	}
+	if fb, ok := appendShortDecimal(b, f); ok {
+		return fb
+	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendShortDecimal appends f as strconv.AppendFloat(b, f, 'g', -1, 64)
+// does when f is an integer below 1e6 or a decimal with one or two places
+// below 1e6 (most of a probe's values: temperatures, pressures, flags), and
+// reports whether it did. The output is then the integer n = f×10^k with
+// k decimals: n/10^k is the shortest decimal that reads back as f (it
+// rounds to f, checked by dividing back, and any shorter one would be an
+// integer or have fewer places, tried first), and 'g' writes it without an
+// exponent (|f| < 1e6, f ≥ 0.01). A test compares it with strconv.
+func appendShortDecimal(b []byte, f float64) ([]byte, bool) {
+	if !(f > -1e6 && f < 1e6) {
+		return b, false
+	}
+	for k, scale := range [...]float64{1, 10, 100} {
+		v := f * scale
+		if v != math.Trunc(v) {
+			continue
+		}
+		n := int64(v)
+		if float64(n)/scale != f || (k > 0 && n%10 == 0) {
+			return b, false
+		}
+		if n < 0 {
+			b = append(b, '-')
+			n = -n
+		}
+		switch k {
+		case 0:
+			return strconv.AppendInt(b, n, 10), true
+		case 1:
+			b = strconv.AppendInt(b, n/10, 10)
+			return append(b, '.', byte('0'+n%10)), true
+		default:
+			b = strconv.AppendInt(b, n/100, 10)
+			return append(b, '.', byte('0'+n/10%10), byte('0'+n%10)), true
+		}
+	}
+	return b, false
 }
 
 // The text writer writes names as they are, which the text format allows

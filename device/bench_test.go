@@ -21,8 +21,8 @@ import (
 //
 //	go test ./device -run '^$' -bench ReadPair -benchmem
 
-func cannedPair(b *testing.B) string {
-	c, err := mock.NewContainer(mock.Options{Name: "bench", Type: mock.HK3, Seed: 42, Clock: mock.NewManualClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))})
+func cannedPair(b *testing.B, miners int) string {
+	c, err := mock.NewContainer(mock.Options{Name: "bench", Type: mock.HK3, Seed: 42, Miners: miners, Clock: mock.NewManualClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,19 +51,23 @@ func (r *recorder) Write(b []byte) (int, error) { r.body = append(r.body, b...);
 func (r *recorder) WriteHeader(int)             {}
 
 func BenchmarkReadPair(b *testing.B) {
-	addr := cannedPair(b)
+	addr := cannedPair(b, 0)
 	ctx := context.Background()
-	b.Run("device", func(b *testing.B) {
-		c := device.NewClient("bench", 2)
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, op := range []string{payload.OpCoolerState, payload.OpMinerInfo} {
-				if _, err := c.Read(ctx, addr, op, 0); err != nil {
-					b.Fatal(err)
+	readPair := func(addr string) func(b *testing.B) {
+		return func(b *testing.B) {
+			c := device.NewClient("bench", 2)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, op := range []string{payload.OpCoolerState, payload.OpMinerInfo} {
+					if _, err := c.Read(ctx, addr, op, 0); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 		}
-	})
+	}
+	b.Run("device", readPair(addr))
+	b.Run("device-120-miners", readPair(cannedPair(b, 120)))
 	for _, valid := range []bool{false, true} {
 		name := "floor-net-http"
 		if valid {

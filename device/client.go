@@ -162,7 +162,7 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 	if resp.ContentLength > limit {
 		return nil, &BodyLimitError{Operation: operation, Limit: limit, ContentLength: resp.ContentLength}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readBody(io.LimitReader(resp.Body, limit+1), resp.ContentLength)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s: body not complete before the probe timeout: %w", operation, ctxErr)
@@ -183,6 +183,35 @@ func (c *Client) Call(ctx context.Context, address, operation string, extra url.
 		return env, fmt.Errorf("%s: device answered ok:false", operation)
 	}
 	return env, nil
+}
+
+// bodyHintMax bounds the buffer readBody sizes from a Content-Length up
+// front: a device that announces a large body grows the buffer only with
+// what it sends, as with io.ReadAll.
+const bodyHintMax = 64 << 10
+
+// readBody is io.ReadAll with the buffer sized from the answer's
+// Content-Length (when known, up to bodyHintMax), so a body is read into one
+// allocation instead of a 512-byte one grown half a dozen times.
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	size := 512
+	if contentLength >= 0 && contentLength < bodyHintMax {
+		size = int(contentLength) + 1 // + 1: room to see the end without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow as append does
+		}
+	}
 }
 
 // BodyLimitError is the error of an answer larger than the body limit

@@ -34,6 +34,18 @@ type Envelope struct {
 	OK     bool            `json:"ok"`
 	Method string          `json:"method"`
 	Params json.RawMessage `json:"params"`
+
+	params Object // Params with the body's index (DecodeEnvelope)
+}
+
+// ParamsObject returns Params as an Object: with what validating the body
+// learnt about it when DecodeEnvelope set Params, else without.
+func (env *Envelope) ParamsObject() Object {
+	p := env.params
+	if len(env.Params) > 0 && p.end-p.off == len(env.Params) && &p.buf[p.off] == &env.Params[0] {
+		return p
+	}
+	return ObjectOf(env.Params)
 }
 
 // DecodeEnvelope decodes a controller answer into env. The body must be
@@ -41,7 +53,8 @@ type Envelope struct {
 // case-insensitively and the last duplicate wins, like encoding/json
 // decoding into a struct. env.OK false is not an error here.
 func DecodeEnvelope(body []byte, env *Envelope) error {
-	if !json.Valid(body) {
+	ix, valid := validate(body, true) // json.Valid, and where the body's outer containers end
+	if !valid {
 		var v any
 		err := json.Unmarshal(body, &v)
 		if err == nil {
@@ -50,14 +63,15 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 		return fmt.Errorf("invalid JSON: %w", err)
 	}
 	var okRaw, methodRaw, params []byte
-	isObject := EachMember(body, func(k string, v []byte) {
+	var paramsObj Object
+	isObject := Object{buf: body, end: len(body), ix: ix}.EachMember(func(key []byte, v Object) {
 		switch {
-		case strings.EqualFold(k, "ok"):
-			okRaw = v
-		case strings.EqualFold(k, "method"):
-			methodRaw = v
-		case strings.EqualFold(k, "params"):
-			params = v
+		case bytes.EqualFold(key, []byte("ok")):
+			okRaw = v.Raw()
+		case bytes.EqualFold(key, []byte("method")):
+			methodRaw = v.Raw()
+		case bytes.EqualFold(key, []byte("params")):
+			params, paramsObj = v.Raw(), v
 		}
 	})
 	if !isObject {
@@ -76,12 +90,24 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 		if methodRaw[0] != '"' {
 			return fmt.Errorf("invalid JSON: \"method\" is not a string: %s", Truncate(methodRaw))
 		}
-		env.Method, _ = Unquote(methodRaw)
+		env.Method = method(methodRaw)
 	}
 	if !bytes.Equal(params, []byte("null")) {
-		env.Params = params
+		env.Params, env.params = params, paramsObj
 	}
 	return nil
+}
+
+// method is the text of a "method" member, the operation's own string
+// when it names one (no allocation per answer).
+func method(raw []byte) string {
+	b, _ := unquoteBytes(raw)
+	for _, op := range [...]string{OpCoolerState, OpMinerInfo, OpReset, OpSetTemp, OpOpen, OpClose} {
+		if string(b) == op {
+			return op
+		}
+	}
+	return string(b)
 }
 
 // Snippet shortens a body for an error message.
@@ -104,10 +130,17 @@ func DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
 // DecodeParams is DecodeParams with the known keys' strings reused (see
 // Keys.Members).
 func (k Keys) DecodeParams(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	return k.DecodeParamsObject(ObjectOf(raw), nil)
+}
+
+// DecodeParamsObject is DecodeParams of an envelope's ParamsObject; fn,
+// when not nil, sees every member as Keys.ObjectMembers calls it.
+func (k Keys) DecodeParamsObject(o Object, fn func(name string, v Object)) (map[string]json.RawMessage, error) {
+	raw := o.Raw()
 	if len(raw) == 0 {
 		return nil, errors.New("answer has no params")
 	}
-	params, ok := k.Members(raw)
+	params, ok := k.ObjectMembers(o, fn)
 	if !ok {
 		return nil, fmt.Errorf("params is not an object: %s", Truncate(raw))
 	}

@@ -121,6 +121,28 @@ func ParseString(raw json.RawMessage) (string, error) {
 	return string(raw), nil
 }
 
+// Strings reads label values as ParseString does, handing out one string
+// per distinct value: a probe's miners mostly share a few models and
+// firmware versions, which then cost no allocation each. Use one Strings
+// per probe (its size is bounded by the values it was given).
+type Strings map[string]string
+
+// Parse is ParseString, interned.
+func (s Strings) Parse(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 1 && raw[0] == '"' {
+		if b, ok := unquoteBytes(raw); ok {
+			if v, seen := s[string(b)]; seen {
+				return v, nil
+			}
+			v := string(b)
+			s[v] = v
+			return v, nil
+		}
+	}
+	return ParseString(raw)
+}
+
 func jsonKind(raw json.RawMessage) string {
 	if raw[0] == '{' {
 		return "object"
