@@ -477,6 +477,11 @@ func peers(e expr, name, typ, sensors, limit, minPeers, summary, what string) al
 // recordingGroup holds the fleet recording rules (level:metric:operations).
 func recordingGroup(e expr) Group {
 	rec := func(name, ex string) Rule { return Rule{Record: name, Expr: ex} }
+	const (
+		faultSince = "container:antspace_fault_active:since_timestamp_seconds"
+		onFlag     = " on (job, instance, fault, component) "
+	)
+	active := e.P("antspace_fault_active") + " == 1"
 	return Group{
 		Name: "antspace-recording",
 		Comment: "Fleet recording rules (level:metric:operations) for the fleet dashboard and everyday questions.\n" +
@@ -498,6 +503,21 @@ func recordingGroup(e expr) Group {
 			rec("container:antspace_supply_return_delta_celsius:max",
 				"container:antspace_return_temperature_celsius:max\n- container:antspace_supply_temperature_celsius:max"),
 			rec("site:antspace_supply_temperature_celsius:max", "max by (site, type) (container:antspace_supply_temperature_celsius:max)"),
+			rec("site:antspace_return_temperature_celsius:max", "max by (site, type) (container:antspace_return_temperature_celsius:max)"),
+			rec("site:antspace_supply_liquid_setpoint_celsius:max", "max by (site, type) ("+e.P("antspace_supply_liquid_setpoint_celsius")+")"),
+			// Fault flags set per container (its target labels kept): the
+			// fleet dashboard's fault counts read these few series, not
+			// every flag of every container.
+			rec("container:antspace_fault_active:sum", "sum without (fault, component) ("+e.P("antspace_fault_active")+")"),
+			// When each set flag was first seen set: the rule keeps its own
+			// value while the flag stays set, and takes the flag's sample
+			// time when it is newly set (the rule had no value for it: a
+			// cleared flag's series goes stale at once). timestamp() of the
+			// selector is the sample's time, on Prometheus 2 and 3 alike;
+			// the and/or match on the flag's identity and ignore the
+			// metric name.
+			rec(faultSince,
+				"(\n  "+faultSince+"\n  and"+onFlag+"("+active+")\n)\nor\n(\n  timestamp("+e.P("antspace_fault_active")+")\n  and"+onFlag+"("+active+")\n)"),
 		},
 	}
 }
