@@ -44,6 +44,7 @@ type Query struct {
 var optional = map[[2]string]string{
 	{FleetUID, "Active faults"}:             "a fault flag is set (antspace_fault_active == 1)",
 	{FleetUID, "Firing alerts"}:             "an alert of the rule bundle is firing",
+	{FleetUID, "Most fault flags (top 10)"}: "a fault flag is set (antspace_fault_active == 1)",
 	{HK3UID, "Faults"}:                      "a fault flag was set in the time range",
 	{ImmersionUID, "Faults"}:                "a fault flag was set in the time range",
 	{HK3UID, "Power from energy meters"}:    "the HK3 firmware sends power_a_distribution/power_b_distribution",

@@ -599,12 +599,16 @@ func TestMultiValueVariablesOnlyInRegexMatchers(t *testing.T) {
 		// Every device query is scoped to the selected containers, except
 		// those reading only site-level recording rules (site:…, no
 		// container label), scoped to the selected sites.
-		siteLevel := strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(q.Expr, "sum by (site) ("), "max by (site) ("), "site:") && strings.Contains(q.Expr, `site=~"$site"`)
+		siteLevel := siteLevelRE.MatchString(q.Expr) && strings.Contains(q.Expr, `site=~"$site"`)
 		if !strings.Contains(q.Expr, `container=~"$container"`) && !strings.HasPrefix(q.Panel, "variable ") && !siteLevel {
 			t.Errorf("%s %q %s: query ignores $container: %s", q.File, q.Panel, q.RefID, q.Expr)
 		}
 	}
 }
+
+// siteLevelRE: a query of one site-level recording rule, aggregated by
+// site (and type).
+var siteLevelRE = regexp.MustCompile(`^((sum|max) by \(site(, type)?\) \()?site:[a-z_]+:[a-z_]+\{[^}]*\}\)?$`)
 
 func TestSubstitute(t *testing.T) {
 	got, err := Substitute(`rate(x{container=~"$container",site=~"${site}"}[$__rate_interval])[$__range:${__interval}]`,

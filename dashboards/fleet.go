@@ -1,5 +1,7 @@
 package dashboards
 
+import "strings"
+
 // Sensors of the loop that feeds the miners and is regulated to the supply
 // setpoint: HK3's liquid loop, the immersion containers' secondary (oil) loop.
 // alertNameChars is the length of the longest alert name of
@@ -54,8 +56,8 @@ func fleetDashboard() *Dashboard {
 			instant("count("+s.sel("antspace_up")+" == 1) or vector(0)", "up")).thresholds(neutralThresholds),
 		stat("Containers down", "Containers whose controller did not answer or answered garbage (antspace_up == 0), or whose probe failed outright (Prometheus up == 0 for its probe scrape): green 0, red otherwise.", "none", 4, 4,
 			instant("count("+s.sel("antspace_up")+" == 0 or "+s.sel("up")+" == 0) or vector(0)", "down")).thresholds(zeroGoodThresholds),
-		stat("Fault flags set", "Fault flags currently set across the selected containers (antspace_fault_active == 1), whether or not an alert fires for them yet: green 0, red otherwise. A container that does not answer sets none: see Containers down.", "none", 4, 4,
-			instant("count("+s.sel("antspace_fault_active")+" == 1) or vector(0)", "faults")).thresholds(zeroGoodThresholds),
+		stat("Fault flags set", "Fault flags currently set across the selected containers (antspace_fault_active == 1; recording rule container:antspace_fault_active:sum), whether or not an alert fires for them yet: green 0, red otherwise. A container that does not answer sets none: see Containers down.", "none", 4, 4,
+			instant("sum("+s.sel("container:antspace_fault_active:sum")+") or vector(0)", "faults")).thresholds(zeroGoodThresholds),
 		alerts,
 		fleetTotal("Total power", "Sum of the distribution-box power readings of the selected containers (recording rule container:antspace_power_watts:sum: HK3 distribution_box1+2, immersion distribution_box; the immersion power_distribution reading is of the same box and not added).", "watt", "container:antspace_power_watts:sum"),
 		fleetTotal("Total hash rate", "Sum of the hash rate the selected containers report (recording rule container:antspace_hashrate_hashes_per_second:sum).", "Hs", "container:antspace_hashrate_hashes_per_second:sum"),
@@ -75,7 +77,7 @@ func fleetDashboard() *Dashboard {
 		tableQuery(by("sum", grp, s.sel("container:antspace_power_watts:sum"))),
 		tableQuery(by("sum", grp, s.sel("container:antspace_hashrate_hashes_per_second:sum"))),
 		tableQuery(by("max", grp, s.sel("antspace_miners"))),
-		tableQuery(by("sum", grp, s.sel("antspace_fault_active"))),
+		tableQuery(by("sum", grp, s.sel("container:antspace_fault_active:sum"))),
 	)
 	ct.transform("merge", map[string]any{})
 	ct.columns(
@@ -97,31 +99,18 @@ func fleetDashboard() *Dashboard {
 	l.add(ct)
 
 	l.row("Active faults and alerts")
-	x := s.sel("antspace_fault_active")
-	const on = " on (instance, container, fault, component) "
-	active := x + " == 1"
-	// Start of the current active streak: the earliest faulty sample after
-	// the last clear one. timestamp() of a selector is the sample's own
-	// time, not the subquery step's; the last clear sample is taken at the
-	// end of the range (@ end()) so every step compares against the same one,
-	// and is 0 when the flag was set all along.
-	lastClear := "(max_over_time((timestamp(" + x + ") and " + x + " == 0)[$__range:$__interval] @ end()) or " + x + " @ end() * 0)"
-	// A flag set within the last step has no step yet: its latest sample
-	// stands in.
-	since := "(min_over_time(((timestamp(" + x + ") and " + x + " == 1) >" + on + lastClear + ")[$__range:$__interval])" +
-		" or" + on + "(timestamp(" + x + ") and " + x + " == 1))"
+	// The recording rule container:antspace_fault_active:since_timestamp_seconds
+	// holds, for each flag set now, the time of its first faulty sample
+	// (the rule keeps its own value while the flag stays set): instant
+	// lookups at any fleet size and time range, no subqueries.
+	since := s.sel("container:antspace_fault_active:since_timestamp_seconds")
 	ft := table("Active faults",
-		"Fault flags set right now (antspace_fault_active == 1): container, fault, component, since when (the first faulty sample after the last clear one in the selected time range; its start if the flag was set all along) and for how long.",
+		"Fault flags set right now (antspace_fault_active == 1): container, fault, component, since when (the first faulty sample after the last clear one, recorded by the rule container:antspace_fault_active:since_timestamp_seconds; a flag set before the rule ran shows when the rule first saw it) and for how long.",
 		"none", 24, 8,
-		tableQuery(active),
-		tableQuery(since+" * 1000 and"+on+"("+active+")"),
-		tableQuery("time() - "+since+" and"+on+"("+active+")"),
+		tableQuery(since),
+		tableQuery(since+" * 1000"),
+		tableQuery("time() - "+since),
 	)
-	// Many points keep $__interval, the subquery step, at the scrape
-	// interval up to a day-long range: each sample is seen, so Since is the
-	// first faulty sample exactly (with a longer step, the first one a step
-	// saw: at most one step late, never early).
-	ft.MaxDataPoints = 10000
 	ft.transform("merge", map[string]any{})
 	ft.columns(
 		col("container", "Container", labelChars, prop("links", containerLink)),
@@ -145,18 +134,25 @@ func fleetDashboard() *Dashboard {
 		col("component", "Component", faultChars),
 	)
 	l.add(ft, at)
-	l.add(timeseries("Active fault flags by container", "Number of fault flags set per container over time (sum of antspace_fault_active), stacked so containers with the same count stay apart: the top edge is the fleet's count.", "none", 24, 7,
-		query(by("sum", "container", s.sel("antspace_fault_active")), "{{container}}")).stacked().
-		option("legend", map[string]any{"calcs": []string{"max"}, "displayMode": "list", "placement": "right", "showLegend": true}))
+	// At fleet scale one line per container is neither readable nor cheap:
+	// containers with faults per site over time (site rule), and which
+	// containers have the most flags set now (container rule).
+	l.add(
+		timeseries("Containers with faults per site", "Containers with at least one fault flag set, per site over time (recording rule site:antspace_containers_faulting:count; follows the site selection, not the container selection), stacked: the top edge is the fleet's count.", "none", 16, 7,
+			query(siteSeries("sum", "site:antspace_containers_faulting:count"), "{{site}}")).stacked(),
+		bargauge("Most fault flags (top 10)", "The ten containers with the most fault flags set right now (recording rule container:antspace_fault_active:sum); empty when none is set.", "none", 8, 7,
+			instant("topk(10, "+s.sel("container:antspace_fault_active:sum")+" > 0)", "{{container}}"),
+		).thresholds(zeroGoodThresholds),
+	)
 
 	l.row("Temperatures")
 	l.add(
-		timeseries("Supply temperature and setpoint", "Supply temperature of the loop feeding the miners (HK3 supply_liquid, immersion secondary_supply1/2) with each container's setpoint (dashed).", "celsius", 12, 9,
-			query(s.sel("antspace_temperature_celsius", minerSupplySensors), "{{container}} {{sensor}}"),
-			query(s.sel("antspace_supply_liquid_setpoint_celsius"), "{{container}} setpoint"),
+		timeseries("Supply temperature and setpoint per site", "Warmest supply temperature of the loop feeding the miners (HK3 supply_liquid, immersion secondary_supply1/2) per site and container type (recording rule site:antspace_supply_temperature_celsius:max), with the highest setpoint there (dashed, site:antspace_supply_liquid_setpoint_celsius:max). Per site, following the site selection: one line per container of a fleet is neither readable nor cheap; each container's own lines are on its HK3 or immersion dashboard.", "celsius", 12, 9,
+			query(siteSeries("max", "site:antspace_supply_temperature_celsius:max"), "{{site}} {{type}}"),
+			query(siteSeries("max", "site:antspace_supply_liquid_setpoint_celsius:max"), "{{site}} {{type}} setpoint"),
 		).override("byRegexp", ".* setpoint", dashedSeries()...),
-		timeseries("Return temperature", "Return temperature of the loop feeding the miners (HK3 return_liquid, immersion secondary_return1/2).", "celsius", 12, 9,
-			query(s.sel("antspace_temperature_celsius", minerReturnSensors), "{{container}} {{sensor}}")),
+		timeseries("Return temperature per site", "Warmest return temperature of the loop feeding the miners (HK3 return_liquid, immersion secondary_return1/2) per site and container type (recording rule site:antspace_return_temperature_celsius:max; follows the site selection). Each container's own lines are on its HK3 or immersion dashboard.", "celsius", 12, 9,
+			query(siteSeries("max", "site:antspace_return_temperature_celsius:max"), "{{site}} {{type}}")),
 	)
 	l.add(
 		bargauge("Hottest supply (top 5)", "The five containers with the warmest miner-feeding supply loop right now. Colours follow the MiningOS UI: HK3 supply red <21, amber 21–30, green 30–37, orange 37–40, red ≥40 °C; immersion oil red <33, amber 33–42, green 42–46, orange 46–48, red ≥48 °C.", "celsius", 12, 7,
@@ -170,17 +166,17 @@ func fleetDashboard() *Dashboard {
 
 	l.row("Power and hash rate")
 	l.add(
-		timeseries("Power per container", "Power per container (sum of its distribution-box readings, antspace_power_watts: HK3 distribution boxes 1+2, immersion distribution_box), stacked so the top edge is the fleet total.", "watt", 12, 9,
-			query(by("sum", "container", s.sel("container:antspace_power_watts:sum")), "{{container}}")).stacked(),
-		timeseries("Hash rate per container", "Hash rate each container reports (antspace_hashrate_hashes_per_second), stacked so the top edge is the fleet total.", "Hs", 12, 9,
-			query(by("sum", "container", s.sel("container:antspace_hashrate_hashes_per_second:sum")), "{{container}}")).stacked(),
+		timeseries("Power per site", "Power per site (recording rule site:antspace_power_watts:sum: the distribution-box readings of its containers, HK3 distribution boxes 1+2, immersion distribution_box), stacked so the top edge is the total of the selected sites. Follows the site selection; each container's power is in the Containers table and on its own dashboard.", "watt", 12, 9,
+			query(siteSeries("sum", "site:antspace_power_watts:sum"), "{{site}}")).stacked(),
+		timeseries("Hash rate per site", "Hash rate the containers of each site report (recording rule site:antspace_hashrate_hashes_per_second:sum), stacked so the top edge is the total of the selected sites. Follows the site selection; each container's hash rate is in the Containers table and on its own dashboard.", "Hs", 12, 9,
+			query(siteSeries("sum", "site:antspace_hashrate_hashes_per_second:sum"), "{{site}}")).stacked(),
 	)
 
 	// Per site, from the site-level recording rules only: cheap at any fleet
 	// size. Recording rules aggregated by site carry no job label, so they
 	// are selected by site alone.
 	l.row("Sites")
-	siteSel := func(metric string) string { return by("sum", "site", metric+`{site=~"$site"}`) }
+	siteSel := func(metric string) string { return siteSeries("sum", metric) }
 	st := table("Sites",
 		"One row per site from the recording rules (site:…): containers up, down (controller not answering or probe failing) and with fault flags set, power, hash rate and the warmest miner-feeding supply temperature.",
 		"none", 24, 6,
@@ -206,4 +202,16 @@ func fleetDashboard() *Dashboard {
 	return newDashboard(FleetUID, "Antspace / Fleet overview",
 		"All Antspace cooling containers at a glance: who is up, what is faulting, temperatures, pressure, power and hash rate. Click a container to open its HK3 or immersion dashboard.",
 		variables("antspace_up"), l)
+}
+
+// siteSeries aggregates a site-level recording rule (site:…) of the
+// selected sites by site (and type when the rule keeps it). Site rules carry
+// no job label: they are selected by site alone, and follow the site
+// selection, not the container selection.
+func siteSeries(op, metric string) string {
+	grp := "site"
+	if strings.HasSuffix(metric, "_celsius:max") {
+		grp = "site, type"
+	}
+	return by(op, grp, metric+`{site=~"$site"}`)
 }

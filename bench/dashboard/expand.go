@@ -103,7 +103,10 @@ func (rs *ruleSet) rewrite(e parser.Expr, depth int) (parser.Expr, int, error) {
 	switch x := e.(type) {
 	case *parser.VectorSelector:
 		rule, ok := rs.expr[x.Name]
-		if !ok {
+		if !ok || rs.selfReferencing(x.Name) {
+			// A rule reading its own previous value (the fault
+			// since-timestamp) has no expression without the rule: the
+			// query keeps the recorded series.
 			return x, 0, nil
 		}
 		if x.OriginalOffset != 0 || x.OriginalOffsetExpr != nil || x.Timestamp != nil || x.StartOrEnd != 0 {
@@ -187,6 +190,18 @@ func pushMatcher(e parser.Expr, m *labels.Matcher) error {
 		return nil
 	})
 	return err
+}
+
+// selfReferencing: the rule name reads its own series.
+func (rs *ruleSet) selfReferencing(name string) bool {
+	self := false
+	parser.Inspect(rs.expr[name], func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok && vs.Name == name {
+			self = true
+		}
+		return nil
+	})
+	return self
 }
 
 // levels orders the recording rules for backfilling: promtool evaluates
