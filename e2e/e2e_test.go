@@ -677,11 +677,11 @@ func (s *stack) checkFaultSince(t *testing.T, containers string) {
 	var want int64 = -1
 	faulty := map[int64]bool{}
 	for i, v := range vs {
-		switch {
-		case v == "0":
+		switch v {
+		case "0":
 			want = -1
 			clear(faulty)
-		case v == "1":
+		case "1":
 			if want < 0 {
 				want = ts[i]
 			}
