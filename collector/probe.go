@@ -533,6 +533,7 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 			continue
 		}
 		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
+		plain := !needsEscape(ip)
 		var parsed [len(minerFieldNames) - 2]float64
 		var have [len(minerFieldNames) - 2]bool
 		for i := range minerFields {
@@ -552,7 +553,7 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 		// the exposition finds each family sorted already.
 		for _, i := range minerSeriesOrder {
 			if have[i] {
-				r.addMinerField(&minerFields[i], parsed[i], pair, slab)
+				r.addMinerField(&minerFields[i], parsed[i], pair, plain, slab)
 			}
 		}
 		model, _ := labelValues.Parse(values[len(minerFields)])

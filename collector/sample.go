@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +23,21 @@ type sample struct {
 	m     *metric
 	value float64
 	pairs []*dto.LabelPair // sorted by name
+
+	// text, for the series of a table field, is its line in the text
+	// format up to the value, made once: seriesTexts[text-1] (0: WriteText
+	// builds it). A number, not a pointer: no write barrier, nothing more
+	// for the GC to scan. plain: the miner's address needs no escaping.
+	text  int32
+	plain bool
+}
+
+// seriesText is a table field's series in the text format up to its value:
+// head, or, for a per-miner field, head, the miner's address escaped, then
+// tail. Both are built by the code that writes any other series (init).
+type seriesText struct {
+	head, tail []byte
+	miner      int // the miner's pair in the sample's pairs, or -1
 }
 
 func (s *sample) Desc() *prometheus.Desc { return s.m.desc }
@@ -71,20 +87,21 @@ func init() {
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs, text: f.text})
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
 // label pair, shared by all its series. The pairs are the field's static
 // pairs with the miner's inserted where its name sorts (field.minerAt).
-func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, slab *minerSlab) {
+// plain says the miner's address needs no escaping in the text format.
+func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, plain bool, slab *minerSlab) {
 	static := f.pairs
 	at := f.minerAt
 	pairs := slab.pairs(len(static) + 1)
 	copy(pairs, static[:at])
 	pairs[at] = miner
 	copy(pairs[at+1:], static[at:])
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs, text: f.text, plain: plain})
 }
 
 var minerLabel = "miner"
@@ -106,6 +123,37 @@ func init() {
 		f.minerAt, _ = slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
 		minerPairsPerMiner += len(static) + 1
 	}
+	for _, s := range schemas {
+		for i := range s.fields {
+			f := &s.fields[i]
+			f.text = addSeriesText(seriesText{head: appendSeries(nil, f.metric, f.pairs), miner: -1})
+		}
+	}
+	for i := range minerSummaryFields {
+		f := &minerSummaryFields[i]
+		f.text = addSeriesText(seriesText{head: appendSeries(nil, f.metric, f.pairs), miner: -1})
+	}
+	for i := range minerFields {
+		f := &minerFields[i]
+		// The series with a placeholder for the address, cut there.
+		const placeholder = "\x00"
+		pairs := slices.Insert(slices.Clone(f.pairs), f.minerAt, &dto.LabelPair{Name: &minerLabel, Value: new(placeholder)})
+		line := appendSeries(nil, f.metric, pairs)
+		head, tail, ok := bytes.Cut(line, []byte(placeholder))
+		if !ok || bytes.Contains(tail, []byte(placeholder)) {
+			panic("collector: a per-miner field's text has no single place for the miner: " + f.field)
+		}
+		f.text = addSeriesText(seriesText{head: head, tail: tail, miner: f.minerAt})
+	}
+}
+
+// seriesTexts are the table fields' series texts (sample.text), set by
+// init.
+var seriesTexts []seriesText
+
+func addSeriesText(t seriesText) int32 {
+	seriesTexts = append(seriesTexts, t)
+	return int32(len(seriesTexts)) //nolint:gosec // G115: one per table field
 }
 
 // minerSlab hands out the label pairs of a probe's miners from three

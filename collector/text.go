@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 )
 
@@ -33,22 +34,20 @@ func (r *Result) WriteText(w io.Writer) error {
 			family = s.m
 			b = append(b, s.m.header...)
 		}
-		b = append(b, s.m.name...)
-		for j, lp := range s.pairs {
-			if j == 0 {
-				b = append(b, '{')
-			} else {
-				b = append(b, ',')
+		if s.text > 0 {
+			t := &seriesTexts[s.text-1]
+			b = append(b, t.head...)
+			if t.miner >= 0 {
+				if v := s.pairs[t.miner].GetValue(); s.plain {
+					b = append(b, v...)
+				} else {
+					b = appendEscaped(b, v, true)
+				}
+				b = append(b, t.tail...)
 			}
-			b = append(b, lp.GetName()...)
-			b = append(b, `="`...)
-			b = appendEscaped(b, lp.GetValue(), true)
-			b = append(b, '"')
+		} else {
+			b = appendSeries(b, s.m, s.pairs)
 		}
-		if len(s.pairs) > 0 {
-			b = append(b, '}')
-		}
-		b = append(b, ' ')
 		b = appendFloat(b, s.value)
 		b = append(b, '\n')
 	}
@@ -58,6 +57,27 @@ func (r *Result) WriteText(w io.Writer) error {
 	*bp = b
 	textBufPool.Put(bp)
 	return err
+}
+
+// appendSeries appends a series' line in the text format up to its value:
+// the metric's name, its label pairs, a space.
+func appendSeries(b []byte, m *metric, pairs []*dto.LabelPair) []byte {
+	b = append(b, m.name...)
+	for j, lp := range pairs {
+		if j == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, lp.GetName()...)
+		b = append(b, `="`...)
+		b = appendEscaped(b, lp.GetValue(), true)
+		b = append(b, '"')
+	}
+	if len(pairs) > 0 {
+		b = append(b, '}')
+	}
+	return append(b, ' ')
 }
 
 // at is the k-th of the samples head, then rest.
