@@ -78,6 +78,13 @@ type Result struct {
 	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
 	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
+
+	// minersUnordered: a family marked minerOrdered may be out of order
+	// (miners not added in strictly ascending address order, or a series
+	// of such a family added by anything but addMinerField); lastMiner is
+	// the last miner's address.
+	minersUnordered bool
+	lastMiner       *string
 }
 
 // Up reports whether the container's cooling telemetry was read.
@@ -212,6 +219,7 @@ func (r *Result) add(m *metric, v float64, labels ...string) {
 			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
 		}
 	}
+	r.minersUnordered = r.minersUnordered || m.minerOrdered
 	r.samples = append(r.samples, sample{m: m, value: v, pairs: labelPairs(m.labels, labels)})
 }
 
@@ -534,6 +542,10 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 		}
 		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
 		plain := !needsEscape(ip)
+		if r.lastMiner != nil && ip <= *r.lastMiner {
+			r.minersUnordered = true
+		}
+		r.lastMiner = pair.Value
 		var parsed [len(minerFieldNames) - 2]float64
 		var have [len(minerFieldNames) - 2]bool
 		for i := range minerFields {

@@ -87,6 +87,7 @@ func init() {
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
+	r.minersUnordered = r.minersUnordered || f.metric.minerOrdered
 	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs, text: f.text})
 }
 
@@ -144,6 +145,44 @@ func init() {
 			panic("collector: a per-miner field's text has no single place for the miner: " + f.field)
 		}
 		f.text = addSeriesText(seriesText{head: head, tail: tail, miner: f.minerAt})
+	}
+}
+
+// init marks the metrics whose families are sorted by construction when
+// miners come in address order (metric.minerOrdered): every field of the
+// metric is per-miner, with the miner's pair at the same place and the
+// same pairs before it (so two miners' series compare by address first),
+// and no table field that is not per-miner has it (anything else adding
+// such a series marks the probe's Result.minersUnordered).
+func init() {
+	for i := range minerFields {
+		minerFields[i].metric.minerOrdered = true
+	}
+	for _, s := range schemas {
+		for i := range s.fields {
+			s.fields[i].metric.minerOrdered = false
+		}
+	}
+	for i := range minerSummaryFields {
+		minerSummaryFields[i].metric.minerOrdered = false
+	}
+	metricMinerInfoIdentity.minerOrdered = false // firmware sorts before the miner
+	for i := range minerFields {
+		for j := range i {
+			a, b := &minerFields[i], &minerFields[j]
+			if a.metric != b.metric {
+				continue
+			}
+			if a.minerAt != b.minerAt || len(a.pairs) != len(b.pairs) {
+				a.metric.minerOrdered = false
+				continue
+			}
+			for k := range a.minerAt {
+				if a.pairs[k].GetName() != b.pairs[k].GetName() || a.pairs[k].GetValue() != b.pairs[k].GetValue() {
+					a.metric.minerOrdered = false
+				}
+			}
+		}
 	}
 }
 
