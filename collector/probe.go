@@ -529,6 +529,8 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
 	labelValues := payload.Strings{} // models and firmware versions, shared by the miners
+	var identity [2]string           // the last miner's model and firmware
+	var identityRaw [2][]byte        // as sent (nil: none yet)
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
@@ -568,9 +570,15 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 				r.addMinerField(&minerFields[i], parsed[i], pair, plain, slab)
 			}
 		}
-		model, _ := labelValues.Parse(values[len(minerFields)])
-		firmware, _ := labelValues.Parse(values[len(minerFields)+1])
-		r.addMinerIdentity(pair, model, firmware, slab)
+		// Model and firmware: the previous miner's, mostly.
+		for j := range identity {
+			raw := values[len(minerFields)+j]
+			if identityRaw[j] == nil || !bytes.Equal(raw, identityRaw[j]) {
+				identity[j], _ = labelValues.Parse(raw)
+				identityRaw[j] = raw
+			}
+		}
+		r.addMinerIdentity(pair, identity[0], identity[1], slab)
 	}
 	return nil
 }

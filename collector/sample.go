@@ -205,6 +205,8 @@ type minerSlab struct {
 	strs []string
 
 	model, firmware map[string]*dto.LabelPair // the identity's shared pairs (addMinerIdentity)
+	// the last of each handed out: miners in a row mostly share them
+	lastModel, lastFirmware *dto.LabelPair
 }
 
 // newMinerSlab sizes a slab for miners miners: a pair for each miner's
@@ -311,16 +313,20 @@ var identityNames = []string{"firmware", "miner", "model"} // sorted
 // pairs are made once per probe and shared (label pairs are immutable).
 func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
 	pairs := slab.pairs(3)
-	pairs[0] = slab.shared(&slab.firmware, &identityNames[0], firmware)
+	pairs[0] = slab.shared(&slab.firmware, &slab.lastFirmware, &identityNames[0], firmware)
 	pairs[1] = miner
-	pairs[2] = slab.shared(&slab.model, &identityNames[2], model)
+	pairs[2] = slab.shared(&slab.model, &slab.lastModel, &identityNames[2], model)
 	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
 }
 
 // shared returns the pair name=value of the probe's pairs in *m, made on
 // first use.
-func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value string) *dto.LabelPair {
+func (s *minerSlab) shared(m *map[string]*dto.LabelPair, last **dto.LabelPair, name *string, value string) *dto.LabelPair {
+	if p := *last; p != nil && *p.Value == value {
+		return p
+	}
 	if p, ok := (*m)[value]; ok {
+		*last = p
 		return p
 	}
 	if *m == nil {
@@ -328,6 +334,7 @@ func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value str
 	}
 	p := s.pair(name, value)
 	(*m)[value] = p
+	*last = p
 	return p
 }
 
