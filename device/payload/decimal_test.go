@@ -49,7 +49,7 @@ func TestPlainDecimalMatchesStrconv(t *testing.T) {
 		check(s)
 	}
 	// Every decimal with up to six digits, the point anywhere, both signs.
-	for n := 0; n < 1_000_000; n++ {
+	for n := range 1_000_000 {
 		d := strconv.Itoa(n)
 		for p := 1; p < len(d); p++ {
 			check(d[:p] + "." + d[p:])
@@ -59,7 +59,7 @@ func TestPlainDecimalMatchesStrconv(t *testing.T) {
 	}
 	// Random ones up to 17 digits (some too long for the fast path), with
 	// leading zeros.
-	r := rand.New(rand.NewPCG(18, 3))
+	r := rand.New(rand.NewPCG(18, 3)) //nolint:gosec // G404: reproducible test values
 	var b strings.Builder
 	for range 1_000_000 {
 		b.Reset()
@@ -72,7 +72,7 @@ func TestPlainDecimalMatchesStrconv(t *testing.T) {
 			if i == point && i > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteByte(byte('0' + r.IntN(10)))
+			b.WriteByte("0123456789"[r.IntN(10)])
 		}
 		check(b.String())
 	}
