@@ -531,6 +531,7 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 	labelValues := payload.Strings{} // models and firmware versions, shared by the miners
 	var identity [2]string           // the last miner's model and firmware
 	var identityRaw [2][]byte        // as sent (nil: none yet)
+	var identityPlain [2]bool        // needing no escapes
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
@@ -576,9 +577,10 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 			if identityRaw[j] == nil || !bytes.Equal(raw, identityRaw[j]) {
 				identity[j], _ = labelValues.Parse(raw)
 				identityRaw[j] = raw
+				identityPlain[j] = !needsEscape(identity[j])
 			}
 		}
-		r.addMinerIdentity(pair, identity[0], identity[1], slab)
+		r.addMinerIdentity(pair, identity[0], identity[1], plain && identityPlain[0] && identityPlain[1], slab)
 	}
 	return nil
 }

@@ -32,12 +32,14 @@ type sample struct {
 	plain bool
 }
 
-// seriesText is a table field's series in the text format up to its value:
-// head, or, for a per-miner field, head, the miner's address escaped, then
-// tail. Both are built by the code that writes any other series (init).
+// seriesText is a series in the text format up to its value, made once:
+// parts[0], then for each slot the value of that pair (escaped, unless the
+// sample is plain) and the next part. Table fields have no slot, per-miner
+// fields the miner's, the identity series all three. Built by the code that
+// writes any other series (seriesTextOf).
 type seriesText struct {
-	head, tail []byte
-	miner      int // the miner's pair in the sample's pairs, or -1
+	parts [][]byte
+	slots []int // pairs whose values are the probe's
 }
 
 func (s *sample) Desc() *prometheus.Desc { return s.m.desc }
@@ -127,25 +129,45 @@ func init() {
 	for _, s := range schemas {
 		for i := range s.fields {
 			f := &s.fields[i]
-			f.text = addSeriesText(seriesText{head: appendSeries(nil, f.metric, f.pairs), miner: -1})
+			f.text = seriesTextOf(f.metric, f.pairs)
 		}
 	}
 	for i := range minerSummaryFields {
 		f := &minerSummaryFields[i]
-		f.text = addSeriesText(seriesText{head: appendSeries(nil, f.metric, f.pairs), miner: -1})
+		f.text = seriesTextOf(f.metric, f.pairs)
 	}
 	for i := range minerFields {
 		f := &minerFields[i]
-		// The series with a placeholder for the address, cut there.
-		const placeholder = "\x00"
-		pairs := slices.Insert(slices.Clone(f.pairs), f.minerAt, &dto.LabelPair{Name: &minerLabel, Value: new(placeholder)})
-		line := appendSeries(nil, f.metric, pairs)
-		head, tail, ok := bytes.Cut(line, []byte(placeholder))
-		if !ok || bytes.Contains(tail, []byte(placeholder)) {
-			panic("collector: a per-miner field's text has no single place for the miner: " + f.field)
-		}
-		f.text = addSeriesText(seriesText{head: head, tail: tail, miner: f.minerAt})
+		f.text = seriesTextOf(f.metric, slices.Insert(slices.Clone(f.pairs), f.minerAt, &dto.LabelPair{Name: &minerLabel}))
 	}
+	identity := make([]*dto.LabelPair, len(identityNames))
+	for i := range identity {
+		identity[i] = &dto.LabelPair{Name: &identityNames[i]}
+	}
+	identityText = seriesTextOf(metricMinerInfoIdentity, identity)
+}
+
+// identityText is antspace_miner_info's series text.
+var identityText int32
+
+// seriesTextOf makes a series text for m with pairs, a pair without a
+// value being a slot for the probe's, and returns its number (sample.text).
+func seriesTextOf(m *metric, pairs []*dto.LabelPair) int32 {
+	const placeholder = "\x00" // in no name, help or table value
+	var t seriesText
+	full := slices.Clone(pairs)
+	for i, p := range full {
+		if p.Value == nil {
+			full[i] = &dto.LabelPair{Name: p.Name, Value: new(placeholder)}
+			t.slots = append(t.slots, i)
+		}
+	}
+	t.parts = bytes.Split(appendSeries(nil, m, full), []byte(placeholder))
+	if len(t.parts) != len(t.slots)+1 {
+		panic("collector: the series text of " + m.name + " has no single place for each value")
+	}
+	seriesTexts = append(seriesTexts, t)
+	return int32(len(seriesTexts)) //nolint:gosec // G115: one per table field
 }
 
 // init marks the metrics whose families are sorted by construction when
@@ -189,11 +211,6 @@ func init() {
 // seriesTexts are the table fields' series texts (sample.text), set by
 // init.
 var seriesTexts []seriesText
-
-func addSeriesText(t seriesText) int32 {
-	seriesTexts = append(seriesTexts, t)
-	return int32(len(seriesTexts)) //nolint:gosec // G115: one per table field
-}
 
 // minerSlab hands out the label pairs of a probe's miners from three
 // allocations instead of several per series. Label pairs are immutable once
@@ -311,12 +328,13 @@ var identityNames = []string{"firmware", "miner", "model"} // sorted
 // addMinerIdentity records antspace_miner_info{miner,model,firmware} 1.
 // Miners mostly share a few models and firmware versions: their label
 // pairs are made once per probe and shared (label pairs are immutable).
-func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
+// plain says none of the three values needs escaping in the text format.
+func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, plain bool, slab *minerSlab) {
 	pairs := slab.pairs(3)
 	pairs[0] = slab.shared(&slab.firmware, &slab.lastFirmware, &identityNames[0], firmware)
 	pairs[1] = miner
 	pairs[2] = slab.shared(&slab.model, &slab.lastModel, &identityNames[2], model)
-	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
+	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs, text: identityText, plain: plain})
 }
 
 // shared returns the pair name=value of the probe's pairs in *m, made on

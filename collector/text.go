@@ -36,14 +36,14 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		if s.text > 0 {
 			t := &seriesTexts[s.text-1]
-			b = append(b, t.head...)
-			if t.miner >= 0 {
-				if v := s.pairs[t.miner].GetValue(); s.plain {
+			b = append(b, t.parts[0]...)
+			for j, k := range t.slots {
+				if v := s.pairs[k].GetValue(); s.plain {
 					b = append(b, v...)
 				} else {
 					b = appendEscaped(b, v, true)
 				}
-				b = append(b, t.tail...)
+				b = append(b, t.parts[j+1]...)
 			}
 		} else {
 			b = appendSeries(b, s.m, s.pairs)
