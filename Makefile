@@ -12,7 +12,7 @@ LDFLAGS    = $(LDFLAGS_EXTRA) -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(
              -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 GOFLAGS_BUILD = -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-go lint docs demo bench fuzz fuzz-short vulncheck soak release clean prom3 mixin
+.PHONY: all build test test-go lint docs demo bench bench-dashboard fuzz fuzz-short vulncheck soak release clean prom3 mixin
 
 # Build and test with the toolchain go.mod names (fetched through the module
 # proxy when the installed Go is older), so vulncheck judges the standard
@@ -74,6 +74,16 @@ demo: build
 # BENCH_INTERVAL, BENCH_EXPORTER_ARGS; see bench/main.go.
 bench: build
 	BIN=$(BIN) $(GO) run ./bench
+
+# Fleet dashboard at scale (issue #18): mock fleet + exporter + Prometheus 3
+# (make prom3) scraping it, 6 h of history backfilled with promtool, every
+# fleet-dashboard query timed with and without the recording rules;
+# bench/results/dashboard-n<N>.md and .csv. BENCH_N (default 2000),
+# BENCH_DASHBOARD_ARGS (e.g. -reps 3); see bench/dashboard/main.go. Needs
+# about 25 GB of free disk in $$TMPDIR at 3000 containers. Not part of test.
+BENCH_DASHBOARD_ARGS ?=
+bench-dashboard: build prom3
+	BIN=$(BIN) $(GO) run ./bench/dashboard $(BENCH_DASHBOARD_ARGS)
 
 # Fuzz targets as package:Target. fuzz-short (part of test) runs each for
 # FUZZTIME_SHORT; fuzz for FUZZTIME (e.g. make fuzz FUZZTIME=1h). A failing

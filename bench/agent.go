@@ -72,7 +72,7 @@ func runAgent(o options) error {
 	if o.n <= 0 || o.n > 60000 {
 		return fmt.Errorf("-n %d: want 1..60000", o.n)
 	}
-	nofile := raiseNoFile(uint64(2*o.n + 4096))
+	nofile := harness.RaiseNoFile(uint64(2*o.n + 4096))
 	scrapeTimeout := min(o.scrapeTO, o.interval)
 	agentFlag, err := harness.AgentFlag(o.agentBin)
 	if err != nil {
@@ -94,16 +94,16 @@ func runAgent(o options) error {
 		defer func() { _ = os.RemoveAll(tmp) }() // a temporary directory; nothing to do if it stays
 	}
 
-	fl, err := startFleet(o, tmp)
+	fl, err := harness.StartFleet(o.fleetOptions(tmp))
 	if fl != nil {
-		defer fl.stop()
+		defer fl.Stop()
 	}
 	if err != nil {
 		return err
 	}
 	exp, err := harness.StartExporter(harness.ExporterOptions{
 		Bin:     filepath.Join(o.bin, "antspace_exporter"),
-		Args:    append([]string{"--config.file", fl.inventory, "--log.level", "warn"}, strings.Fields(o.exporterArgs)...),
+		Args:    append([]string{"--config.file", fl.Inventory, "--log.level", "warn"}, strings.Fields(o.exporterArgs)...),
 		LogFile: filepath.Join(tmp, "exporter.log"),
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func runAgent(o options) error {
 	if err != nil {
 		return err
 	}
-	if err := fl.alive(); err != nil {
+	if err := fl.Alive(); err != nil {
 		return err
 	}
 	for _, p := range []*harness.Process{exp.Process, agent.Process, central.Process} {
@@ -217,8 +217,8 @@ func runAgent(o options) error {
 	return nil
 }
 
-func agentSnap(fl *fleet, exp *harness.Exporter, agent, central *harness.Prometheus) (agentSnapshot, error) {
-	s := agentSnapshot{at: time.Now(), mock: fl.cpu()}
+func agentSnap(fl *harness.Fleet, exp *harness.Exporter, agent, central *harness.Prometheus) (agentSnapshot, error) {
+	s := agentSnapshot{at: time.Now(), mock: fl.CPU()}
 	var err error
 	if s.agentCPU, err = harness.CPUSeconds(agent.PID()); err != nil {
 		return s, err

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/antspace-exporter/antspace_exporter/internal/harness"
 )
 
 // generator sends the probes (or, for the floor, the device reads) that a
@@ -47,10 +49,10 @@ const promAccept = "application/openmetrics-text;version=1.0.0,application/openm
 // probe returns a function that scrapes base/probe like Prometheus:
 // scrape-timeout header, the Accept header of Prometheus 2.x and gzip (Go's
 // transport asks for it).
-func (g *generator) probe(base string) func(context.Context, target) error {
+func (g *generator) probe(base string) func(context.Context, harness.Target) error {
 	timeout := strconv.FormatFloat(g.o.scrapeTO.Seconds(), 'f', -1, 64)
-	return func(ctx context.Context, t target) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(t.name), nil)
+	return func(ctx context.Context, t harness.Target) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/probe?target="+url.QueryEscape(t.Name), nil)
 		if err != nil {
 			return err
 		}
@@ -78,10 +80,10 @@ func (g *generator) probe(base string) func(context.Context, target) error {
 
 // fetchDirect is the floor: the two reads a probe needs, concurrently, each
 // decoded into map[string]any.
-func (g *generator) fetchDirect(ctx context.Context, t target) error {
+func (g *generator) fetchDirect(ctx context.Context, t harness.Target) error {
 	errc := make(chan error, 1)
-	go func() { errc <- g.getJSON(ctx, t.address, "minerInfo") }()
-	err := g.getJSON(ctx, t.address, "coolerState")
+	go func() { errc <- g.getJSON(ctx, t.Address, "minerInfo") }()
+	err := g.getJSON(ctx, t.Address, "coolerState")
 	return errors.Join(err, <-errc)
 }
 

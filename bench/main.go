@@ -123,7 +123,7 @@ func run(o options) error {
 	if o.n <= 0 || o.n > 60000 {
 		return fmt.Errorf("-n %d: want 1..60000", o.n)
 	}
-	nofile := raiseNoFile(uint64(4*o.n + 4096))
+	nofile := harness.RaiseNoFile(uint64(4*o.n + 4096))
 	if o.conns <= 0 {
 		// The generator's floor client and the exporter each hold up to
 		// conns connections per container (plus a few hundred more).
@@ -145,9 +145,9 @@ func run(o options) error {
 		defer func() { _ = os.RemoveAll(tmp) }() // a temporary directory; nothing to do if it stays
 	}
 
-	fl, err := startFleet(o, tmp)
+	fl, err := harness.StartFleet(o.fleetOptions(tmp))
 	if fl != nil {
-		defer fl.stop()
+		defer fl.Stop()
 	}
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func run(o options) error {
 		}
 	}()
 	for i, v := range o.variants() {
-		args := []string{"--config.file", fl.inventory, "--log.level", "warn",
+		args := []string{"--config.file", fl.Inventory, "--log.level", "warn",
 			"--upstream.max-connections-per-container", strconv.Itoa(o.conns)}
 		exp, err := harness.StartExporter(harness.ExporterOptions{
 			Bin:     filepath.Join(o.bin, "antspace_exporter"),
@@ -174,7 +174,7 @@ func run(o options) error {
 	}
 
 	floor, results := measure(o, fl, exps)
-	if err := fl.alive(); err != nil {
+	if err := fl.Alive(); err != nil {
 		return err
 	}
 	for _, e := range exps {
@@ -193,7 +193,7 @@ func run(o options) error {
 // each exporter (the same schedule through /probe) in rounds; the first
 // round of each starts with the warm-up. Exporters not being measured sit
 // idle with their connections open.
-func measure(o options, fl *fleet, exps []*harness.Exporter) (floor phaseResult, results []phaseResult) {
+func measure(o options, fl *harness.Fleet, exps []*harness.Exporter) (floor phaseResult, results []phaseResult) {
 	g := newGenerator(o)
 	rounds := max(1, o.rounds)
 	slice := o.duration / time.Duration(rounds)

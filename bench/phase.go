@@ -32,7 +32,7 @@ type phaseResult struct {
 
 // phase runs the schedule for warmup+duration and measures the second part.
 // With exp nil the generator's own process is the one measured (the floor).
-func (g *generator) phase(fl *fleet, do func(context.Context, target) error, exp *harness.Exporter, warmup, duration time.Duration) phaseResult {
+func (g *generator) phase(fl *harness.Fleet, do func(context.Context, harness.Target) error, exp *harness.Exporter, warmup, duration time.Duration) phaseResult {
 	var (
 		res phaseResult
 		mu  sync.Mutex // guards res while requests run
@@ -61,9 +61,9 @@ func (g *generator) phase(fl *fleet, do func(context.Context, target) error, exp
 		res.errors++
 		res.firstErrors = appendFew(res.firstErrors, "generator full: more than -max-in-flight requests pending")
 	}
-	g.schedule(fl.targets, measureAt, measureAt.Add(duration), exp != nil && g.o.ha,
+	g.schedule(fl.Targets, measureAt, measureAt.Add(duration), exp != nil && g.o.ha,
 		func() { ctr.start(fl, exp) },
-		func(t target, measured bool) {
+		func(t harness.Target, measured bool) {
 			select {
 			case g.slots <- struct{}{}:
 			default:
@@ -93,7 +93,7 @@ func (g *generator) phase(fl *fleet, do func(context.Context, target) error, exp
 // from now until end; start is called once when the first request at or
 // after measureAt is due (or at the end if none was). With twice set every
 // request is sent twice at once (an HA pair).
-func (g *generator) schedule(targets []target, measureAt, end time.Time, twice bool, start func(), send func(t target, measured bool)) {
+func (g *generator) schedule(targets []harness.Target, measureAt, end time.Time, twice bool, start func(), send func(t harness.Target, measured bool)) {
 	n := len(targets)
 	step := g.o.interval / time.Duration(n)
 	begin := time.Now()
@@ -157,9 +157,9 @@ type counters struct {
 	upstreamOK           bool
 }
 
-func (c *counters) start(fl *fleet, exp *harness.Exporter) {
+func (c *counters) start(fl *harness.Fleet, exp *harness.Exporter) {
 	c.cpu = cpuOf(exp)
-	c.mock = fl.cpu()
+	c.mock = fl.CPU()
 	if exp != nil {
 		if m, err := exp.Metrics(); err == nil {
 			c.upstream0, err = m.Get("antspace_exporter_upstream_requests_total")
@@ -170,9 +170,9 @@ func (c *counters) start(fl *fleet, exp *harness.Exporter) {
 }
 
 // finish fills in CPU, memory, goroutines and upstream requests per probe.
-func (c *counters) finish(fl *fleet, exp *harness.Exporter, res *phaseResult) {
+func (c *counters) finish(fl *harness.Fleet, exp *harness.Exporter, res *phaseResult) {
 	res.cpu = cpuOf(exp) - c.cpu
-	res.mockCPU = fl.cpu() - c.mock
+	res.mockCPU = fl.CPU() - c.mock
 	if exp == nil {
 		if mem, err := harness.ReadMemory(os.Getpid()); err == nil {
 			res.rssKiB = float64(mem.PeakRSS) / 1024

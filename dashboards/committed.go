@@ -30,6 +30,13 @@ type Query struct {
 	// Optional is non-empty when the query may legitimately return no
 	// series against a healthy fleet, and says when it returns data.
 	Optional string
+	// Label is the label a template variable's label_values() lists
+	// (Expr is its selector); empty for panel targets.
+	Label string
+	// Width is the panel's width in grid columns (of 24) and
+	// MaxDataPoints its maxDataPoints (0: the panel's width in pixels):
+	// together they give the step Grafana asks for.
+	Width, MaxDataPoints int
 }
 
 // optional lists the panels whose queries are empty unless something
@@ -109,6 +116,42 @@ func CommittedQueries(vars map[string]string) ([]Query, error) {
 	return qs, nil
 }
 
+// CommittedAllValues returns what Grafana puts in place of each template
+// variable of the committed dashboard with this UID when "All" is selected:
+// the variable's allValue. A multi-value variable without one (Grafana
+// would list every value) is an error.
+func CommittedAllValues(uid string) (map[string]string, error) {
+	names, err := fs.Glob(committed, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		b, err := committed.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var d rawDashboard
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if d.UID != uid {
+			continue
+		}
+		vars := map[string]string{}
+		for _, v := range d.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			if v.AllValue == "" {
+				return nil, fmt.Errorf("%s: variable %s has no allValue", name, v.Name)
+			}
+			vars[v.Name] = v.AllValue
+		}
+		return vars, nil
+	}
+	return nil, fmt.Errorf("no committed dashboard with UID %q", uid)
+}
+
 // labelValuesRE matches label_values(<selector>, <label>) and label_values(<label>).
 var labelValuesRE = regexp.MustCompile(`^label_values\((?:(.*),\s*)?(\w+)\)$`)
 
@@ -153,7 +196,7 @@ func rawQueries(files map[string][]byte) ([]Query, error) {
 			if m == nil || m[1] == "" {
 				return nil, fmt.Errorf("%s: variable %s: want label_values(<selector>, <label>), got %q", name, v.Name, def)
 			}
-			qs = append(qs, Query{File: name, Dashboard: d.UID, Panel: "variable " + v.Name, RefID: "variable", Expr: m[1], Instant: true})
+			qs = append(qs, Query{File: name, Dashboard: d.UID, Panel: "variable " + v.Name, RefID: "variable", Expr: m[1], Instant: true, Label: m[2]})
 		}
 		for _, p := range flattenPanels(d.Panels) {
 			for _, t := range p.Targets {
@@ -161,6 +204,7 @@ func rawQueries(files map[string][]byte) ([]Query, error) {
 					File: name, Dashboard: d.UID, Panel: p.Title, PanelID: p.ID, RefID: t.RefID,
 					Expr: t.Expr, Instant: t.Instant && !t.Range,
 					Optional: optional[[2]string{d.UID, p.Title}],
+					Width:    p.GridPos.W, MaxDataPoints: p.MaxDataPoints,
 				})
 			}
 		}
@@ -183,6 +227,7 @@ type rawDashboard struct {
 
 type rawVariable struct {
 	Name       string         `json:"name"`
+	AllValue   string         `json:"allValue"`
 	Type       string         `json:"type"`
 	Query      any            `json:"query"`
 	Definition string         `json:"definition"`
@@ -199,7 +244,9 @@ type rawPanel struct {
 	Description string         `json:"description"`
 	Datasource  *DatasourceRef `json:"datasource"`
 	GridPos     GridPos        `json:"gridPos"`
-	FieldConfig *struct {
+	// MaxDataPoints is the panel's maxDataPoints (0 when not set).
+	MaxDataPoints int `json:"maxDataPoints"`
+	FieldConfig   *struct {
 		Defaults struct {
 			Unit       string            `json:"unit"`
 			Mappings   []json.RawMessage `json:"mappings"`

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/device/payload"
+	"github.com/antspace-exporter/antspace_exporter/internal/logging"
 	"github.com/antspace-exporter/antspace_exporter/internal/testutil"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
@@ -116,9 +118,15 @@ func BenchmarkProbeServed(b *testing.B) {
 		{"hk3", mock.HK3, 0, false}, {"immersion", mock.Immersion, 0, false},
 		{"hk3-uncompressed", mock.HK3, 0, true}, // --web.probe-compression=none
 		{"hk3-120-miners", mock.HK3, 120, false},
+		{"hk3-production-logger", mock.HK3, 0, false}, // main's logger and defaults, see productionLogging
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv := httptest.NewServer(benchExporter(b, tc.typ, tc.miner, func(o *exporterOptions) { o.noCompression = tc.none }))
+			srv := httptest.NewServer(benchExporter(b, tc.typ, tc.miner, func(o *exporterOptions) {
+				o.noCompression = tc.none
+				if strings.HasSuffix(tc.name, "-production-logger") {
+					productionLogging(b, o)
+				}
+			}))
 			defer srv.Close()
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			req := prometheusRequest(b, srv.URL)
@@ -136,6 +144,18 @@ func BenchmarkProbeServed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// productionLogging gives the exporter the logger main builds with the
+// default flags (logfmt, --log.level=info, ts and caller on every line,
+// --log.prober.repeat-interval=1h), writing to io.Discard: the other
+// benchmarks use a logger that does nothing at all.
+func productionLogging(tb testing.TB, o *exporterOptions) {
+	logger, _, err := logging.New(io.Discard, "logfmt", "info", true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o.logger, o.logLevel, o.proberLevel, o.proberRepeat = logger, "info", "warn", time.Hour
 }
 
 // BenchmarkServeFloor is the floor of the inbound side: the same client and
@@ -187,8 +207,11 @@ func BenchmarkProbeHandler(b *testing.B) {
 	}
 }
 
-// BenchmarkGzip is the compression of a probe's text answer at the levels
-// in question; the bytes out are reported as B/op-out.
+// BenchmarkGzip is the compression of a probe's text answer with the
+// standard library's compress/gzip and with github.com/klauspost/compress/gzip
+// (which /probe uses, see expose.go) at the levels in question, each with one
+// writer reused across operations as the probe pool does; the bytes out are
+// reported as bytes-out.
 func BenchmarkGzip(b *testing.B) {
 	h := benchExporter(b, mock.HK3, 0)
 	req := prometheusRequest(b, "")
@@ -196,20 +219,37 @@ func BenchmarkGzip(b *testing.B) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	text := rec.Body.Bytes()
+	type gzWriter interface {
+		io.WriteCloser
+		Reset(io.Writer)
+	}
+	stdlib := func(level int) gzWriter { w, _ := gzip.NewWriterLevel(nil, level); return w }
+	klaus := func(level int) gzWriter { w, _ := kgzip.NewWriterLevel(nil, level); return w }
 	for _, lv := range []struct {
-		name  string
-		level int
-	}{{"huffman-only", gzip.HuffmanOnly}, {"best-speed", gzip.BestSpeed}, {"default", gzip.DefaultCompression}} {
+		name string
+		w    gzWriter
+	}{
+		{"stdlib/huffman-only", stdlib(gzip.HuffmanOnly)},
+		{"stdlib/best-speed", stdlib(gzip.BestSpeed)},
+		{"stdlib/default", stdlib(gzip.DefaultCompression)},
+		{"klauspost/huffman-only", klaus(kgzip.HuffmanOnly)},
+		{"klauspost/stateless", klaus(kgzip.StatelessCompression)},
+		{"klauspost/level-1", klaus(1)},
+		{"klauspost/level-2", klaus(2)},
+		{"klauspost/level-3", klaus(3)},
+		{"klauspost/level-4", klaus(4)},
+		{"klauspost/level-5", klaus(5)},
+		{"klauspost/default", klaus(kgzip.DefaultCompression)},
+	} {
 		b.Run(lv.name, func(b *testing.B) {
-			zw, _ := gzip.NewWriterLevel(nil, lv.level)
 			var out bytes.Buffer
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
 			for b.Loop() {
 				out.Reset()
-				zw.Reset(&out)
-				_, _ = zw.Write(text) // into a bytes.Buffer: cannot fail
-				_ = zw.Close()
+				lv.w.Reset(&out)
+				_, _ = lv.w.Write(text) // into a bytes.Buffer: cannot fail
+				_ = lv.w.Close()
 			}
 			b.ReportMetric(float64(out.Len()), "bytes-out")
 		})

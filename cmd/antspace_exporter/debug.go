@@ -54,6 +54,8 @@ type probeLines struct {
 	notOK                   []string
 	minersDropped           int
 	fieldErrors             []collector.FieldError
+
+	record probeRecord // the probe's history entry (probeHandler.record), allocated with its facts
 }
 
 type readFact struct {
@@ -187,18 +189,18 @@ func (pl *probeLines) formatOutcome(l log.Logger) {
 }
 
 // debugParam reads /probe's debug parameter: absent, "true" or "false".
-func debugParam(values []string) (bool, error) {
+func debugParam(p queryParam) (bool, error) {
 	switch {
-	case len(values) == 0:
+	case p.n == 0:
 		return false, nil
-	case len(values) > 1:
-		return false, fmt.Errorf("parameter %q given %d times; give it once", "debug", len(values))
-	case values[0] == "true":
+	case p.n > 1:
+		return false, fmt.Errorf("parameter %q given %d times; give it once", "debug", p.n)
+	case p.first == "true":
 		return true, nil
-	case values[0] == "false":
+	case p.first == "false":
 		return false, nil
 	}
-	return false, fmt.Errorf("parameter \"debug\": %q is neither true nor false", values[0])
+	return false, fmt.Errorf("parameter \"debug\": %q is neither true nor false", p.first)
 }
 
 // serveDebug answers /probe?debug=true: a plain-text page for people with
@@ -227,9 +229,14 @@ func (h *probeHandler) record(target string, t *config.Target, res *collector.Re
 	if h.history == nil {
 		return
 	}
-	p := probeRecord{
+	// The record is allocated with the facts it points to (one allocation
+	// per probe instead of two): both live as long as the history keeps the
+	// probe.
+	facts := pl.forHistory()
+	p := &facts.record
+	*p = probeRecord{
 		Target: target, Address: t.Address, Module: t.ModuleName, Start: start, Duration: res.Duration,
-		Up: res.Up(), FieldErrors: len(res.FieldErrors), facts: pl.forHistory(),
+		Up: res.Up(), FieldErrors: len(res.FieldErrors), facts: facts,
 	}
 	if t.Container != nil {
 		p.Container = t.Container.Name
@@ -240,5 +247,5 @@ func (h *probeHandler) record(target string, t *config.Target, res *collector.Re
 		p.Reason = "minerInfo: " + res.MinerErr.Error()
 	}
 	cfg := h.config.Get()
-	h.history.add(p, func(name string) bool { _, ok := cfg.Lookup(name); return ok })
+	h.history.addRecord(p, func(name string) bool { _, ok := cfg.Lookup(name); return ok })
 }

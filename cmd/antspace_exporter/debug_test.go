@@ -301,3 +301,36 @@ func TestProbeLinesHistoryBounded(t *testing.T) {
 		t.Errorf("the test's probe is too small to be cut: %d bytes", len(full))
 	}
 }
+
+// The "probe succeeded" line is debug level: below --log.level=debug it is
+// not even offered to the logger (whose level filter comes after go-kit's
+// context), and the debug view shows it whatever the level. Failures and
+// recoveries are logged at every level that lets them through.
+func TestProbeSucceededLineOnlyAtDebugLevel(t *testing.T) {
+	for _, tc := range []struct {
+		level string
+		want  int // "probe succeeded" lines in the log after two successful probes
+	}{{"info", 0}, {"warn", 0}, {"debug", 2}, {"", 2}} {
+		t.Run("level="+tc.level, func(t *testing.T) {
+			env := newTestEnv(t, false, map[string]mock.Type{"a": mock.HK3}, func(o *exporterOptions) {
+				o.logLevel, o.proberRepeat = tc.level, time.Hour
+			})
+			env.mocks["a"].Misbehave(mock.Misbehaviour{Kind: mock.HTTP500, Operation: "coolerState", Count: 1})
+			for range 3 { // failed, recovered, succeeded
+				if code, _ := env.get(t, "/probe?target=a", nil); code != http.StatusOK {
+					t.Fatalf("HTTP %d", code)
+				}
+			}
+			logs := env.logs.String()
+			if got := strings.Count(logs, `msg="probe succeeded"`); got != tc.want {
+				t.Errorf("%d \"probe succeeded\" lines, want %d:\n%s", got, tc.want, logs)
+			}
+			if strings.Count(logs, `msg="probe failed"`) != 1 || strings.Count(logs, `msg="probe succeeded again"`) != 1 {
+				t.Errorf("want one failure and one recovery line:\n%s", logs)
+			}
+			if _, body := env.get(t, "/probe?target=a&debug=true", nil); !strings.Contains(body, `msg="probe succeeded"`) {
+				t.Errorf("debug view without the probe's success line:\n%s", body)
+			}
+		})
+	}
+}

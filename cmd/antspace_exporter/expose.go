@@ -1,23 +1,32 @@
 package main
 
 import (
-	"compress/gzip"
+	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Probe answers are small (a few hundred series) and go to Prometheus on the
 // site network, so they are gzipped at BestSpeed: promhttp's default level
 // spent about a third of the exporter's CPU per probe for answers only a few
-// percent smaller (see docs/performance.md).
+// percent smaller. The compressor is github.com/klauspost/compress/gzip (as
+// in client_golang's promhttp), whose level 1 costs about half the
+// instructions of compress/flate's BestSpeed for an answer of the same size;
+// its answers are plain gzip (RFC 1952) that any reader decodes. Writers are
+// pooled: each holds its tables and window, which a probe would otherwise
+// allocate and clear. See docs/performance.md (round three) and BenchmarkGzip.
 var probeGzipPool = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
@@ -36,13 +45,25 @@ type textWriter interface {
 // Prometheus asks for, is written by g itself when it can.
 // With gzipOK false the answer is never compressed (--web.probe-compression=none).
 func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, logger log.Logger, gzipOK bool) {
-	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
+	neg := negotiate(r.Header)
+	format := neg.format
 	h := w.Header()
-	h.Set("Content-Type", string(format))
-	h.Add("Vary", "Accept-Encoding")
+	h["Content-Type"] = neg.contentType
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(slices.Clip(v), "Accept-Encoding") // a copy: v may be shared
+	} else {
+		h["Vary"] = varyAcceptEncoding
+	}
+	zip := gzipOK && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if zip {
+		h["Content-Encoding"] = contentEncodingGzip
+	}
+	if tw, ok := g.(textWriter); ok && neg.text {
+		serveText(w, tw, zip, logger)
+		return
+	}
 	var out io.Writer = w
-	if gzipOK && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		h.Set("Content-Encoding", "gzip")
+	if zip {
 		gz := probeGzipPool.Get().(*gzip.Writer)
 		gz.Reset(w)
 		defer func() {
@@ -51,12 +72,6 @@ func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer
 			probeGzipPool.Put(gz)
 		}()
 		out = gz
-	}
-	if tw, ok := g.(textWriter); ok && format.FormatType() == expfmt.TypeTextPlain {
-		if err := tw.WriteText(out); err != nil {
-			level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
-		}
-		return
 	}
 	mfs, err := g.Gather()
 	if err != nil {
@@ -72,6 +87,104 @@ func serveGathered(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer
 	if c, ok := enc.(expfmt.Closer); ok {
 		_ = c.Close()
 	}
+}
+
+// serveText writes the text exposition. Uncompressed, the exposition is
+// written to w in one Write already. Gzipped, it goes into a pooled buffer
+// first and then to w in one Write with its Content-Length: the compressor
+// writes its output in pieces of a few hundred bytes, each of which would
+// otherwise go through the response's own buffering and chunked encoding.
+func serveText(w http.ResponseWriter, tw textWriter, zip bool, logger log.Logger) {
+	if !zip {
+		if err := tw.WriteText(w); err != nil {
+			level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
+		}
+		return
+	}
+	buf := answerBufPool.Get().(*bytes.Buffer)
+	defer putAnswerBuf(buf)
+	gz := probeGzipPool.Get().(*gzip.Writer)
+	gz.Reset(buf)
+	err := tw.WriteText(gz)
+	if cerr := gz.Close(); err == nil {
+		err = cerr
+	}
+	gz.Reset(nil)
+	probeGzipPool.Put(gz)
+	if err != nil { // from the exposition itself: a buffer does not fail
+		level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
+	}
+	w.Header()["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		level.Debug(logger).Log("msg", "error writing probe metrics", "err", err)
+	}
+}
+
+// answerBufPool holds the buffers answers are written into before they are
+// sent; one larger than maxPooledAnswer (a probe of many miners) is left to
+// the garbage collector instead of being kept.
+var answerBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledAnswer = 256 << 10
+
+func putAnswerBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledAnswer {
+		return
+	}
+	b.Reset()
+	answerBufPool.Put(b)
+}
+
+// Header values /probe sets on every answer, shared by all answers instead
+// of a new slice per answer (http.Header.Set). Nothing changes a header
+// value in place; Add and append copy (length equals capacity).
+var (
+	varyAcceptEncoding  = []string{"Accept-Encoding"}
+	contentEncodingGzip = []string{"gzip"}
+)
+
+// negotiation is the outcome of content negotiation for one Accept header.
+type negotiation struct {
+	format      expfmt.Format
+	text        bool     // the text format (0.0.4), which a textWriter writes itself
+	contentType []string // the Content-Type header value: string(format); shared, never changed
+	scheme      model.EscapingScheme
+}
+
+// negotiations caches the outcome of expfmt.NegotiateAccept by Accept
+// header: Prometheus sends the same header on every scrape, and parsing it
+// cost 14 allocations per probe. At most maxNegotiations headers of at most
+// maxNegotiationKey bytes are kept; when full, the cache starts over (a
+// client sending ever new headers only gets them parsed, as without it).
+var (
+	negotiations     sync.Map // Accept header → *negotiation
+	negotiationCount atomic.Int32
+)
+
+const (
+	maxNegotiations   = 64
+	maxNegotiationKey = 1024
+)
+
+// negotiate is expfmt.NegotiateAccept(h, expfmt.DefaultAcceptedFormats()...),
+// remembered per Accept header.
+func negotiate(h http.Header) *negotiation {
+	accept := h.Get("Accept") // the value NegotiateAccept reads
+	if v, ok := negotiations.Load(accept); ok {
+		if n := v.(*negotiation); n.scheme == model.NameEscapingScheme {
+			return n
+		}
+	}
+	f := expfmt.NegotiateAccept(h, expfmt.DefaultAcceptedFormats()...)
+	n := &negotiation{format: f, text: f.FormatType() == expfmt.TypeTextPlain, contentType: []string{string(f)}, scheme: model.NameEscapingScheme}
+	if len(accept) <= maxNegotiationKey {
+		if negotiationCount.Add(1) > maxNegotiations {
+			negotiations.Clear()
+			negotiationCount.Store(1)
+		}
+		negotiations.Store(accept, n)
+	}
+	return n
 }
 
 // acceptsGzip reports whether an Accept-Encoding value allows gzip.

@@ -2,16 +2,22 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
+	stdgzip "compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/antspace-exporter/antspace_exporter/collector"
+	"github.com/antspace-exporter/antspace_exporter/device"
 	"github.com/antspace-exporter/antspace_exporter/mock"
 )
 
@@ -45,7 +51,7 @@ func TestProbeEncodings(t *testing.T) {
 		defer resp.Body.Close()
 		var body io.Reader = resp.Body
 		if resp.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(resp.Body)
+			zr, err := stdgzip.NewReader(resp.Body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,8 +63,6 @@ func TestProbeEncodings(t *testing.T) {
 		}
 		return resp, string(b)
 	}
-	const promAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-
 	resp, zipped := get(promAccept, "gzip")
 	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Errorf("gzip probe: Content-Encoding %q, Content-Type %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Type"))
@@ -111,7 +115,7 @@ func TestProbeCompressionOption(t *testing.T) {
 		}
 		body := rec.Body.Bytes()
 		if tc.encoding == "gzip" {
-			zr, err := gzip.NewReader(bytes.NewReader(body))
+			zr, err := stdgzip.NewReader(bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,5 +131,104 @@ func TestProbeCompressionOption(t *testing.T) {
 	}
 	if texts[0] != texts[1] {
 		t.Error("gzip and none carry different expositions")
+	}
+}
+
+// The gzip answer (github.com/klauspost/compress/gzip) is plain gzip: the
+// standard library's reader, which Prometheus uses, decodes it to exactly the
+// bytes of the uncompressed answer of the same probe, for both types, a
+// large answer (120 miners: several deflate blocks) and protobuf.
+func TestProbeGzipDecodesToTheSameBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		typ    mock.Type
+		miners int
+		accept string
+	}{
+		{"hk3", mock.HK3, 0, promAccept},
+		{"immersion", mock.Immersion, 0, promAccept},
+		{"hk3-120-miners", mock.HK3, 120, promAccept},
+		{"hk3-protobuf", mock.HK3, 0, "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := cannedDevice(t, tc.typ, tc.miners)
+			client := device.NewClient("test", 2)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res := collector.Probe(ctx, client, addr, collector.Settings{Type: collector.Type(tc.typ)})
+			if res.Err != nil || res.MinerErr != nil {
+				t.Fatalf("probe: %v, minerInfo: %v", res.Err, res.MinerErr)
+			}
+			serve := func(gzipOK bool) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodGet, "/probe?target=c", nil)
+				req.Header.Set("Accept", tc.accept)
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				serveGathered(rec, req, res, log.NewNopLogger(), gzipOK)
+				return rec
+			}
+			plain := serve(false)
+			if plain.Header().Get("Content-Encoding") != "" || plain.Body.Len() < 1000 {
+				t.Fatalf("uncompressed: Content-Encoding %q, %d bytes", plain.Header().Get("Content-Encoding"), plain.Body.Len())
+			}
+			// Twice: the second answer comes from a writer the pool has used.
+			for i := range 2 {
+				zipped := serve(true)
+				if zipped.Header().Get("Content-Encoding") != "gzip" {
+					t.Fatalf("Content-Encoding %q", zipped.Header().Get("Content-Encoding"))
+				}
+				if zipped.Body.Len() >= plain.Body.Len() {
+					t.Errorf("gzip answer of %d bytes, uncompressed %d", zipped.Body.Len(), plain.Body.Len())
+				}
+				zr, err := stdgzip.NewReader(bytes.NewReader(zipped.Body.Bytes()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(zr) // checks the CRC-32 and length of the trailer too
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				if !bytes.Equal(got, plain.Body.Bytes()) {
+					t.Fatalf("answer %d: decoded gzip (%d bytes) differs from the uncompressed answer (%d bytes)", i, len(got), plain.Body.Len())
+				}
+				if i == 0 {
+					t.Logf("%d bytes uncompressed, %d gzipped", plain.Body.Len(), zipped.Body.Len())
+				}
+			}
+		})
+	}
+}
+
+// negotiate answers what expfmt.NegotiateAccept answers, from its cache as
+// well as the first time, and stays bounded under ever new Accept headers.
+func TestNegotiateCached(t *testing.T) {
+	headers := []string{
+		promAccept, "", "text/plain", "application/openmetrics-text;version=1.0.0",
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3",
+		"text/plain;version=0.0.4;escaping=allow-utf-8", "*/*", "application/json", strings.Repeat("x", maxNegotiationKey+1),
+	}
+	for round := range 3 {
+		for _, accept := range headers {
+			h := http.Header{}
+			if accept != "" {
+				h.Set("Accept", accept)
+			}
+			want := expfmt.NegotiateAccept(h, expfmt.DefaultAcceptedFormats()...)
+			got := negotiate(h)
+			if got.format != want || got.contentType[0] != string(want) || got.text != (want.FormatType() == expfmt.TypeTextPlain) {
+				t.Errorf("round %d, Accept %.40q: got %q (text %v), want %q", round, accept, got.format, got.text, want)
+			}
+		}
+	}
+	for i := range 3 * maxNegotiations {
+		h := http.Header{"Accept": {fmt.Sprintf("text/plain;q=0.%d", i+1)}}
+		if got := negotiate(h); got.format.FormatType() != expfmt.TypeTextPlain {
+			t.Fatalf("Accept %q: %q", h.Get("Accept"), got.format)
+		}
+	}
+	n := 0
+	negotiations.Range(func(any, any) bool { n++; return true })
+	if n > maxNegotiations {
+		t.Errorf("%d Accept headers cached, more than %d", n, maxNegotiations)
 	}
 }

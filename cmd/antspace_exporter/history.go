@@ -100,6 +100,12 @@ func newProbeHistory(limit int) *probeHistory {
 // left the inventory are dropped first, and a container that still finds no
 // room is not tracked (the rings still show its probes).
 func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) {
+	h.addRecord(&p, inInventory)
+}
+
+// addRecord is add of a record the history may keep as it is (the rings
+// hold p itself).
+func (h *probeHistory) addRecord(p *probeRecord, inInventory func(string) bool) {
 	p.Reason = cut(p.Reason, maxReasonBytes)
 	p.Logs = cut(p.Logs, maxHistoryLogBytes)
 	h.mu.Lock()
@@ -116,15 +122,14 @@ func (h *probeHistory) add(p probeRecord, inInventory func(string) bool) {
 			}
 		}
 		if known || len(h.last) < maxTrackedContainers {
-			short := p
+			short := *p
 			short.Logs, short.facts = "", nil
 			h.last[p.Container] = short
 		}
 	}
-	rec := &p
-	h.recent.add(rec, h.limit)
+	h.recent.add(p, h.limit)
 	if !p.Up {
-		h.failed.add(rec, h.limit)
+		h.failed.add(p, h.limit)
 	}
 }
 

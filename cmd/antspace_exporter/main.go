@@ -47,7 +47,7 @@ func run(args []string) int {
 		allowAny      = app.Flag("probe.allow-any-target", "Probe host:port targets that are not in the inventory.").Bool()
 		maxConns      = app.Flag("upstream.max-connections-per-container", "Connections the exporter keeps open to one container's controller.").Default(strconv.Itoa(device.DefaultMaxConnsPerDevice)).Int()
 		maxUpstream   = app.Flag("upstream.max-concurrent", "Maximum upstream requests in flight across all containers; more wait for a slot within their probe timeout. 0 means no limit.").Default("1024").Int()
-		compression   = app.Flag("web.probe-compression", "Compression of /probe answers when the scraper accepts it: gzip (at BestSpeed) or none. none saves about a third of the CPU per probe for answers about 5 times larger; use it when Prometheus is on the same host or LAN (docs/performance.md).").Default("gzip").Enum("gzip", "none")
+		compression   = app.Flag("web.probe-compression", "Compression of /probe answers when the scraper accepts it: gzip (level 1) or none. none saves about a third of the CPU per probe for answers about 5 times larger; use it when Prometheus is on the same host or LAN (docs/performance.md).").Default("gzip").Enum("gzip", "none")
 		transport     = app.Flag("upstream.transport", "For measurements only (make bench A/B, docs/performance.md): device, stdlib or stdlib-no-keepalive.").Default(string(device.TransportDevice)).Hidden().Enum(transportNames()...)
 		coalesce      = app.Flag("upstream.coalesce-window", "Probes of one container that overlap, or come within this long after a read finished, share that read (HA Prometheus pairs, dashboards). 0 disables.").Default(device.DefaultCoalesceWindow.String()).Duration()
 		dangerous     = app.Flag("control.enable-dangerous-actions", "Allow /control/cooling (switching a container's cooling on or off). Off by default: stopping cooling under load destroys miners.").Bool()
@@ -108,8 +108,8 @@ func run(args []string) int {
 		logger: logger, configFile: *configFile, telemetryPath: *telemetryPath,
 		timeoutOffset: *timeoutOffset, allowAny: *allowAny, maxRequests: *maxRequests, maxPerTarget: *maxPerTarget, maxConns: *maxConns,
 		maxUpstream: *maxUpstream, coalesceWindow: *coalesce, transport: device.Transport(*transport),
-		noCompression: *compression == "none",
-		dangerous:     *dangerous, proberLevel: *proberLevel, proberRepeat: *proberRepeat, historyLimit: historyOption(*historyLimit),
+		noCompression: *compression == "none", logLevel: *logLevel,
+		dangerous: *dangerous, proberLevel: *proberLevel, proberRepeat: *proberRepeat, historyLimit: historyOption(*historyLimit),
 	})
 	e.registry.MustRegister(
 		versioncollector.NewCollector("antspace_exporter"),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type probeHandler struct {
 	prober        *proberLog    // probe outcome lines: --log.prober level, repeats limited
 	history       *probeHistory // the landing page's last and recent probes
 	noCompression bool          // --web.probe-compression=none
+	debugLogs     bool          // --log.level is debug (or unknown): offer debug lines to the logger
 	// deadline gives the probe of r its context from parent: nil is
 	// context.WithTimeout. Tests set it to decide when the deadline passes
 	// (testutil.ManualDeadline) instead of racing a clock.
@@ -43,13 +45,14 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !readMethod(w, r, "use GET /probe?target=<container name or host:port>[&module=hk3|immersion|auto]") {
 		return
 	}
-	q := r.URL.Query()
-	target, err := singleParam(q["target"], "target", true)
+	var q probeQuery
+	q.parse(r.URL)
+	target, err := q.target.single("target", true)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	module, err := singleParam(q["module"], "module", false)
+	module, err := q.module.single("module", false)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -59,7 +62,7 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	debug, err := debugParam(q["debug"])
+	debug, err := debugParam(q.debug)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -99,31 +102,61 @@ func (h *probeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	serveGathered(w, r, res, h.logger, !h.noCompression) // the Result gathers itself (collector.Result.Gather)
 }
 
+// logResult counts the probe and logs what went wrong, or a recovery. The
+// logger with the probe's context (target, address, module, type) is built
+// only when a line is logged: a probe that succeeds like the one before logs
+// nothing and allocates nothing here, and the "probe succeeded" line, debug
+// level, is not even offered to the logger unless --log.level is debug (the
+// level filter comes after go-kit's context, which would format ts and caller
+// for a line it then drops).
 func (h *probeHandler) logResult(target string, t *config.Target, res *collector.Result, pl *probeLines) {
-	result := "success"
-	logger := log.With(h.logger, "target", target, "address", t.Address, "module", t.ModuleName)
-	if res.Type != "" {
-		logger = log.With(logger, "type", res.Type)
-	}
 	pl.outcome(res)
-	key := t.Address + "\x00" + t.ModuleName
+	result := "success"
 	if res.Err != nil {
 		result = "failure"
-		h.prober.problem(logger, key, "probe", res.Err.Error(), "msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
+	}
+	h.probes.WithLabelValues(t.ModuleName, result).Inc()
+
+	var logger log.Logger
+	lg := func() log.Logger {
+		if logger == nil {
+			logger = log.With(h.logger, "target", target, "address", t.Address, "module", t.ModuleName)
+			if res.Type != "" {
+				logger = log.With(logger, "type", res.Type)
+			}
+		}
+		return logger
+	}
+	// The key of the target's problems, only needed when it has one now or
+	// had one before.
+	var key string
+	keyOf := func() string {
+		if key == "" {
+			key = t.Address + "\x00" + t.ModuleName
+		}
+		return key
+	}
+	tracked := h.prober.tracking()
+	if res.Err != nil {
+		h.prober.problem(lg(), keyOf(), "probe", res.Err.Error(), "msg", "probe failed", "reason", res.Err, "duration_seconds", res.Duration.Seconds())
 	} else {
-		h.prober.resolved(logger, key, "probe", "probe succeeded again")
-		level.Debug(logger).Log("msg", "probe succeeded", "duration_seconds", res.Duration.Seconds())
+		if tracked {
+			h.prober.resolvedLazy(lg, keyOf(), "probe", "probe succeeded again")
+		}
+		if h.debugLogs {
+			level.Debug(lg()).Log("msg", "probe succeeded", "duration_seconds", res.Duration.Seconds())
+		}
 	}
 	if res.MinerErr != nil && res.Err == nil {
-		h.prober.problem(logger, key, "minerInfo", res.MinerErr.Error(), "msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
-	} else if res.Err == nil {
-		h.prober.resolved(logger, key, "minerInfo", "minerInfo read again")
+		h.prober.problem(lg(), keyOf(), "minerInfo", res.MinerErr.Error(), "msg", "minerInfo failed; cooling telemetry is still reported", "reason", res.MinerErr)
+	} else if res.Err == nil && tracked {
+		h.prober.resolvedLazy(lg, keyOf(), "minerInfo", "minerInfo read again")
 	}
 	if len(res.NotOK) > 0 {
-		level.Warn(logger).Log("msg", "the controller answered ok:false; what its params carry is exported (antspace_controller_ok 0)", "operations", strings.Join(res.NotOK, ","))
+		level.Warn(lg()).Log("msg", "the controller answered ok:false; what its params carry is exported (antspace_controller_ok 0)", "operations", strings.Join(res.NotOK, ","))
 	}
 	if res.MinersDropped > 0 {
-		level.Warn(logger).Log("msg", "minerInfo lists more miners than the module's max_miners; the rest are not exported (antspace_miners_dropped)", "dropped", res.MinersDropped, "max_miners", t.Module.MaxMiners)
+		level.Warn(lg()).Log("msg", "minerInfo lists more miners than the module's max_miners; the rest are not exported (antspace_miners_dropped)", "dropped", res.MinersDropped, "max_miners", t.Module.MaxMiners)
 	}
 	if n := len(res.FieldErrors); n > 0 {
 		fields := make([]string, 0, min(n, 10))
@@ -131,24 +164,86 @@ func (h *probeHandler) logResult(target string, t *config.Target, res *collector
 			fields = append(fields, fe.String())
 		}
 		joined := strings.Join(fields, "; ")
-		h.prober.problem(logger, key, "fields", joined, "msg", "fields missing or unreadable", "count", n, "fields", joined)
-	} else if res.Err == nil {
-		h.prober.resolved(logger, key, "fields", "all fields read again")
+		h.prober.problem(lg(), keyOf(), "fields", joined, "msg", "fields missing or unreadable", "count", n, "fields", joined)
+	} else if res.Err == nil && tracked {
+		h.prober.resolvedLazy(lg, keyOf(), "fields", "all fields read again")
 	}
-	h.probes.WithLabelValues(t.ModuleName, result).Inc()
+}
+
+// queryParam is one query parameter: how many times it was given, and its
+// first value.
+type queryParam struct {
+	n     int
+	first string
+}
+
+func (p *queryParam) add(v string) {
+	if p.n == 0 {
+		p.first = v
+	}
+	p.n++
+}
+
+// probeQuery holds the parameters /probe reads, as r.URL.Query() gives them.
+type probeQuery struct{ target, module, debug queryParam }
+
+// maxFastQueryParams bounds the parameters probeQuery.parse splits itself;
+// a longer query goes through url.ParseQuery (and its limit).
+const maxFastQueryParams = 16
+
+// parse is r.URL.Query() for target, module and debug without a map per
+// request: a query without escapes (%, +) or semicolons, as Prometheus
+// sends, is split here, where url.ParseQuery would give the same values; any
+// other query goes through url.ParseQuery.
+func (q *probeQuery) parse(u *url.URL) {
+	raw := u.RawQuery
+	if strings.ContainsAny(raw, "%+;") || strings.Count(raw, "&") >= maxFastQueryParams {
+		v := u.Query()
+		for _, p := range []struct {
+			dst *queryParam
+			key string
+		}{{&q.target, "target"}, {&q.module, "module"}, {&q.debug, "debug"}} {
+			for _, x := range v[p.key] {
+				p.dst.add(x)
+			}
+		}
+		return
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, value, _ := strings.Cut(pair, "=")
+		switch key {
+		case "target":
+			q.target.add(value)
+		case "module":
+			q.module.add(value)
+		case "debug":
+			q.debug.add(value)
+		}
+	}
 }
 
 func singleParam(values []string, name string, required bool) (string, error) {
+	p := queryParam{n: len(values)}
+	if len(values) > 0 {
+		p.first = values[0]
+	}
+	return p.single(name, required)
+}
+
+// single is the parameter's value when given at most once.
+func (p queryParam) single(name string, required bool) (string, error) {
 	switch {
-	case len(values) > 1:
-		return "", fmt.Errorf("parameter %q given %d times; give it once", name, len(values))
-	case len(values) == 0 || values[0] == "":
+	case p.n > 1:
+		return "", fmt.Errorf("parameter %q given %d times; give it once", name, p.n)
+	case p.n == 0 || p.first == "":
 		if required {
 			return "", fmt.Errorf("parameter %q is missing: /probe?target=<container name or host:port>", name)
 		}
 		return "", nil
 	}
-	return values[0], nil
+	return p.first, nil
 }
 
 // probeTimeout derives a probe's timeout from Prometheus' scrape timeout

@@ -83,6 +83,12 @@ func (p *proberLog) problem(l log.Logger, key, kind, reason string, keyvals ...a
 
 // resolved logs, once, that a problem a target had is gone.
 func (p *proberLog) resolved(l log.Logger, key, kind, msg string) {
+	p.resolvedLazy(func() log.Logger { return l }, key, kind, msg)
+}
+
+// resolvedLazy is resolved with the logger built only when the line is
+// logged.
+func (p *proberLog) resolvedLazy(l func() log.Logger, key, kind, msg string) {
 	if p.repeat <= 0 {
 		return
 	}
@@ -92,6 +98,17 @@ func (p *proberLog) resolved(l log.Logger, key, kind, msg string) {
 	delete(p.state, k)
 	p.mu.Unlock()
 	if ok {
-		level.Info(l).Log("msg", msg, "problem_since", st.since.UTC().Format(time.RFC3339), "repeats_not_logged", st.suppressed)
+		level.Info(l()).Log("msg", msg, "problem_since", st.since.UTC().Format(time.RFC3339), "repeats_not_logged", st.suppressed)
 	}
+}
+
+// tracking reports whether any target has a problem whose recovery is to be
+// logged; when none has, a probe that succeeded has nothing to look up.
+func (p *proberLog) tracking() bool {
+	if p.repeat <= 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.state) > 0
 }

@@ -49,6 +49,7 @@ type exporterOptions struct {
 	coalesceWindow time.Duration    // --upstream.coalesce-window; 0 = off
 	transport      device.Transport // --upstream.transport (hidden, A/B only); "" = device
 	noCompression  bool             // --web.probe-compression=none
+	logLevel       string           // --log.level; "" = debug (every line reaches the logger)
 	dangerous      bool             // --control.enable-dangerous-actions
 	proberLevel    string           // --log.prober; "" = warn
 	proberRepeat   time.Duration    // --log.prober.repeat-interval; 0 logs every failure
@@ -110,6 +111,7 @@ func newExporter(o exporterOptions) *exporter {
 		prober:        prober,
 		history:       newProbeHistory(o.historyLimit),
 		noCompression: o.noCompression,
+		debugLogs:     o.logLevel == "" || o.logLevel == "debug",
 	}
 	e.dangerous = o.dangerous
 	e.control = control.New(control.Options{

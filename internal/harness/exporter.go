@@ -25,7 +25,7 @@ type ExporterOptions struct {
 // StartExporter starts the exporter on a free loopback port and waits until
 // /-/ready answers 200. On error nothing is left running.
 func StartExporter(o ExporterOptions) (*Exporter, error) {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,8 @@ func StartExporter(o ExporterOptions) (*Exporter, error) {
 // Metrics scrapes the exporter's own /metrics.
 func (e *Exporter) Metrics() (Metrics, error) { return Scrape(e.URL + "/metrics") }
 
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port free right now.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

@@ -32,7 +32,7 @@ type PrometheusOptions struct {
 // --log.level=warn and waits until /-/ready answers 200. On error nothing is
 // left running.
 func StartPrometheus(o PrometheusOptions) (*Prometheus, error) {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
