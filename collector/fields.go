@@ -50,6 +50,7 @@ type field struct {
 	// fields, not maps, so a probe's series cost no map look-up each.
 	pairs   []*dto.LabelPair
 	minerAt int
+	text    int32 // the series' text up to its value: seriesTexts[text-1] (WriteText)
 }
 
 func num(name string, m *metric, scale float64, labels ...string) field {

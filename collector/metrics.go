@@ -36,6 +36,13 @@ type metric struct {
 
 	rank   int    // position of the name among probeMetrics sorted by name (text.go)
 	header []byte // its "# HELP" and "# TYPE" lines in the text format (text.go)
+
+	// minerOrdered: only per-miner fields have this metric, and a miner's
+	// series of it, added in minerSeriesOrder, sort before the next
+	// miner's (the labels before the miner's are the same in all of them),
+	// so with miners added in address order the family is sorted (set by
+	// init in sample.go; see Result.minersUnordered).
+	minerOrdered bool
 }
 
 var probeMetrics []*metric

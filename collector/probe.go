@@ -78,6 +78,13 @@ type Result struct {
 	minersParsed bool     // minerInfo's params were read: antspace_miners_dropped is known
 	answered     []string // read operations whose envelope was decoded: antspace_controller_ok is known
 	samples      []sample // the device's series (see sample.go)
+
+	// minersUnordered: a family marked minerOrdered may be out of order
+	// (miners not added in strictly ascending address order, or a series
+	// of such a family added by anything but addMinerField); lastMiner is
+	// the last miner's address.
+	minersUnordered bool
+	lastMiner       *string
 }
 
 // Up reports whether the container's cooling telemetry was read.
@@ -212,6 +219,7 @@ func (r *Result) add(m *metric, v float64, labels ...string) {
 			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
 		}
 	}
+	r.minersUnordered = r.minersUnordered || m.minerOrdered
 	r.samples = append(r.samples, sample{m: m, value: v, pairs: labelPairs(m.labels, labels)})
 }
 
@@ -521,6 +529,9 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 	r.samples = slices.Grow(r.samples, len(miners)*(len(minerFields)+1))
 	var values [len(minerFieldNames)][]byte
 	labelValues := payload.Strings{} // models and firmware versions, shared by the miners
+	var identity [2]string           // the last miner's model and firmware
+	var identityRaw [2][]byte        // as sent (nil: none yet)
+	var identityPlain [2]bool        // needing no escapes
 	for _, mr := range miners {
 		ip := mr.ip
 		clear(values[:])
@@ -533,6 +544,11 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 			continue
 		}
 		pair := slab.pair(&minerLabel, ip) // the miner's label, shared by its series
+		plain := !needsEscape(ip)
+		if r.lastMiner != nil && ip <= *r.lastMiner {
+			r.minersUnordered = true
+		}
+		r.lastMiner = pair.Value
 		var parsed [len(minerFieldNames) - 2]float64
 		var have [len(minerFieldNames) - 2]bool
 		for i := range minerFields {
@@ -552,12 +568,19 @@ func (r *Result) convertMiners(raw payload.Object, s Settings) error {
 		// the exposition finds each family sorted already.
 		for _, i := range minerSeriesOrder {
 			if have[i] {
-				r.addMinerField(&minerFields[i], parsed[i], pair, slab)
+				r.addMinerField(&minerFields[i], parsed[i], pair, plain, slab)
 			}
 		}
-		model, _ := labelValues.Parse(values[len(minerFields)])
-		firmware, _ := labelValues.Parse(values[len(minerFields)+1])
-		r.addMinerIdentity(pair, model, firmware, slab)
+		// Model and firmware: the previous miner's, mostly.
+		for j := range identity {
+			raw := values[len(minerFields)+j]
+			if identityRaw[j] == nil || !bytes.Equal(raw, identityRaw[j]) {
+				identity[j], _ = labelValues.Parse(raw)
+				identityRaw[j] = raw
+				identityPlain[j] = !needsEscape(identity[j])
+			}
+		}
+		r.addMinerIdentity(pair, identity[0], identity[1], plain && identityPlain[0] && identityPlain[1], slab)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +23,23 @@ type sample struct {
 	m     *metric
 	value float64
 	pairs []*dto.LabelPair // sorted by name
+
+	// text, for the series of a table field, is its line in the text
+	// format up to the value, made once: seriesTexts[text-1] (0: WriteText
+	// builds it). A number, not a pointer: no write barrier, nothing more
+	// for the GC to scan. plain: the miner's address needs no escaping.
+	text  int32
+	plain bool
+}
+
+// seriesText is a series in the text format up to its value, made once:
+// parts[0], then for each slot the value of that pair (escaped, unless the
+// sample is plain) and the next part. Table fields have no slot, per-miner
+// fields the miner's, the identity series all three. Built by the code that
+// writes any other series (seriesTextOf).
+type seriesText struct {
+	parts [][]byte
+	slots []int // pairs whose values are the probe's
 }
 
 func (s *sample) Desc() *prometheus.Desc { return s.m.desc }
@@ -71,20 +89,22 @@ func init() {
 
 // addField records a table field's value.
 func (r *Result) addField(f *field, v float64) {
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs})
+	r.minersUnordered = r.minersUnordered || f.metric.minerOrdered
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: f.pairs, text: f.text})
 }
 
 // addMinerField records a per-miner field's value; miner is the miner's
 // label pair, shared by all its series. The pairs are the field's static
 // pairs with the miner's inserted where its name sorts (field.minerAt).
-func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, slab *minerSlab) {
+// plain says the miner's address needs no escaping in the text format.
+func (r *Result) addMinerField(f *field, v float64, miner *dto.LabelPair, plain bool, slab *minerSlab) {
 	static := f.pairs
 	at := f.minerAt
 	pairs := slab.pairs(len(static) + 1)
 	copy(pairs, static[:at])
 	pairs[at] = miner
 	copy(pairs[at+1:], static[at:])
-	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs})
+	r.samples = append(r.samples, sample{m: f.metric, value: v, pairs: pairs, text: f.text, plain: plain})
 }
 
 var minerLabel = "miner"
@@ -106,7 +126,91 @@ func init() {
 		f.minerAt, _ = slices.BinarySearchFunc(static, minerLabel, func(p *dto.LabelPair, name string) int { return strings.Compare(p.GetName(), name) })
 		minerPairsPerMiner += len(static) + 1
 	}
+	for _, s := range schemas {
+		for i := range s.fields {
+			f := &s.fields[i]
+			f.text = seriesTextOf(f.metric, f.pairs)
+		}
+	}
+	for i := range minerSummaryFields {
+		f := &minerSummaryFields[i]
+		f.text = seriesTextOf(f.metric, f.pairs)
+	}
+	for i := range minerFields {
+		f := &minerFields[i]
+		f.text = seriesTextOf(f.metric, slices.Insert(slices.Clone(f.pairs), f.minerAt, &dto.LabelPair{Name: &minerLabel}))
+	}
+	identity := make([]*dto.LabelPair, len(identityNames))
+	for i := range identity {
+		identity[i] = &dto.LabelPair{Name: &identityNames[i]}
+	}
+	identityText = seriesTextOf(metricMinerInfoIdentity, identity)
 }
+
+// identityText is antspace_miner_info's series text.
+var identityText int32
+
+// seriesTextOf makes a series text for m with pairs, a pair without a
+// value being a slot for the probe's, and returns its number (sample.text).
+func seriesTextOf(m *metric, pairs []*dto.LabelPair) int32 {
+	const placeholder = "\x00" // in no name, help or table value
+	var t seriesText
+	full := slices.Clone(pairs)
+	for i, p := range full {
+		if p.Value == nil {
+			full[i] = &dto.LabelPair{Name: p.Name, Value: new(placeholder)}
+			t.slots = append(t.slots, i)
+		}
+	}
+	t.parts = bytes.Split(appendSeries(nil, m, full), []byte(placeholder))
+	if len(t.parts) != len(t.slots)+1 {
+		panic("collector: the series text of " + m.name + " has no single place for each value")
+	}
+	seriesTexts = append(seriesTexts, t)
+	return int32(len(seriesTexts)) //nolint:gosec // G115: one per table field
+}
+
+// init marks the metrics whose families are sorted by construction when
+// miners come in address order (metric.minerOrdered): every field of the
+// metric is per-miner, with the miner's pair at the same place and the
+// same pairs before it (so two miners' series compare by address first),
+// and no table field that is not per-miner has it (anything else adding
+// such a series marks the probe's Result.minersUnordered).
+func init() {
+	for i := range minerFields {
+		minerFields[i].metric.minerOrdered = true
+	}
+	for _, s := range schemas {
+		for i := range s.fields {
+			s.fields[i].metric.minerOrdered = false
+		}
+	}
+	for i := range minerSummaryFields {
+		minerSummaryFields[i].metric.minerOrdered = false
+	}
+	metricMinerInfoIdentity.minerOrdered = false // firmware sorts before the miner
+	for i := range minerFields {
+		for j := range i {
+			a, b := &minerFields[i], &minerFields[j]
+			if a.metric != b.metric {
+				continue
+			}
+			if a.minerAt != b.minerAt || len(a.pairs) != len(b.pairs) {
+				a.metric.minerOrdered = false
+				continue
+			}
+			for k := range a.minerAt {
+				if a.pairs[k].GetName() != b.pairs[k].GetName() || a.pairs[k].GetValue() != b.pairs[k].GetValue() {
+					a.metric.minerOrdered = false
+				}
+			}
+		}
+	}
+}
+
+// seriesTexts are the table fields' series texts (sample.text), set by
+// init.
+var seriesTexts []seriesText
 
 // minerSlab hands out the label pairs of a probe's miners from three
 // allocations instead of several per series. Label pairs are immutable once
@@ -118,6 +222,8 @@ type minerSlab struct {
 	strs []string
 
 	model, firmware map[string]*dto.LabelPair // the identity's shared pairs (addMinerIdentity)
+	// the last of each handed out: miners in a row mostly share them
+	lastModel, lastFirmware *dto.LabelPair
 }
 
 // newMinerSlab sizes a slab for miners miners: a pair for each miner's
@@ -222,18 +328,23 @@ var identityNames = []string{"firmware", "miner", "model"} // sorted
 // addMinerIdentity records antspace_miner_info{miner,model,firmware} 1.
 // Miners mostly share a few models and firmware versions: their label
 // pairs are made once per probe and shared (label pairs are immutable).
-func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, slab *minerSlab) {
+// plain says none of the three values needs escaping in the text format.
+func (r *Result) addMinerIdentity(miner *dto.LabelPair, model, firmware string, plain bool, slab *minerSlab) {
 	pairs := slab.pairs(3)
-	pairs[0] = slab.shared(&slab.firmware, &identityNames[0], firmware)
+	pairs[0] = slab.shared(&slab.firmware, &slab.lastFirmware, &identityNames[0], firmware)
 	pairs[1] = miner
-	pairs[2] = slab.shared(&slab.model, &identityNames[2], model)
-	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs})
+	pairs[2] = slab.shared(&slab.model, &slab.lastModel, &identityNames[2], model)
+	r.samples = append(r.samples, sample{m: metricMinerInfoIdentity, value: 1, pairs: pairs, text: identityText, plain: plain})
 }
 
 // shared returns the pair name=value of the probe's pairs in *m, made on
 // first use.
-func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value string) *dto.LabelPair {
+func (s *minerSlab) shared(m *map[string]*dto.LabelPair, last **dto.LabelPair, name *string, value string) *dto.LabelPair {
+	if p := *last; p != nil && *p.Value == value {
+		return p
+	}
 	if p, ok := (*m)[value]; ok {
+		*last = p
 		return p
 	}
 	if *m == nil {
@@ -241,6 +352,7 @@ func (s *minerSlab) shared(m *map[string]*dto.LabelPair, name *string, value str
 	}
 	p := s.pair(name, value)
 	(*m)[value] = p
+	*last = p
 	return p
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 )
 
@@ -23,7 +24,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	var headBuf [16]sample
 	head := r.probeSeries(headBuf[:0])
 	sp := textOrderPool.Get().(*[]int32)
-	order := sortedForText(head, r.samples, (*sp)[:0])
+	order := sortedForText(head, r.samples, (*sp)[:0], !r.minersUnordered)
 	bp := textBufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	var family *metric
@@ -33,22 +34,20 @@ func (r *Result) WriteText(w io.Writer) error {
 			family = s.m
 			b = append(b, s.m.header...)
 		}
-		b = append(b, s.m.name...)
-		for j, lp := range s.pairs {
-			if j == 0 {
-				b = append(b, '{')
-			} else {
-				b = append(b, ',')
+		if s.text > 0 {
+			t := &seriesTexts[s.text-1]
+			b = append(b, t.parts[0]...)
+			for j, k := range t.slots {
+				if v := s.pairs[k].GetValue(); s.plain {
+					b = append(b, v...)
+				} else {
+					b = appendEscaped(b, v, true)
+				}
+				b = append(b, t.parts[j+1]...)
 			}
-			b = append(b, lp.GetName()...)
-			b = append(b, `="`...)
-			b = appendEscaped(b, lp.GetValue(), true)
-			b = append(b, '"')
+		} else {
+			b = appendSeries(b, s.m, s.pairs)
 		}
-		if len(s.pairs) > 0 {
-			b = append(b, '}')
-		}
-		b = append(b, ' ')
 		b = appendFloat(b, s.value)
 		b = append(b, '\n')
 	}
@@ -58,6 +57,27 @@ func (r *Result) WriteText(w io.Writer) error {
 	*bp = b
 	textBufPool.Put(bp)
 	return err
+}
+
+// appendSeries appends a series' line in the text format up to its value:
+// the metric's name, its label pairs, a space.
+func appendSeries(b []byte, m *metric, pairs []*dto.LabelPair) []byte {
+	b = append(b, m.name...)
+	for j, lp := range pairs {
+		if j == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, lp.GetName()...)
+		b = append(b, `="`...)
+		b = appendEscaped(b, lp.GetValue(), true)
+		b = append(b, '"')
+	}
+	if len(pairs) > 0 {
+		b = append(b, '}')
+	}
+	return append(b, ' ')
 }
 
 // at is the k-th of the samples head, then rest.
@@ -75,7 +95,12 @@ func at(head, rest []sample, k int32) *sample {
 // family keep the order a probe added them in (usually already sorted:
 // miners in address order); only a family that is not sorted yet is
 // sorted.
-func sortedForText(head, rest []sample, order []int32) []int32 {
+//
+// minersOrdered says the probe added its miners' series in ascending
+// address order and nothing else in the families marked minerOrdered
+// (Result.minersUnordered): those families are sorted by construction
+// and not checked.
+func sortedForText(head, rest []sample, order []int32, minersOrdered bool) []int32 {
 	var counts [maxRank + 1]int
 	for i := range head {
 		counts[head[i].m.rank+1]++
@@ -99,16 +124,20 @@ func sortedForText(head, rest []sample, order []int32) []int32 {
 		counts[k]++
 	}
 	byLabels := func(a, b int32) int { return labelsCompare(at(head, rest, a).pairs, at(head, rest, b).pairs) }
-	for start := 0; start < len(order); {
-		m := at(head, rest, order[start]).m
-		end := start + 1
-		for end < len(order) && at(head, rest, order[end]).m == m {
-			end++
+	start := 0
+	for k := range maxRank {
+		end := counts[k] // now the end of rank k's series
+		fam := order[start:end]
+		start = end
+		if len(fam) < 2 {
+			continue
 		}
-		if fam := order[start:end]; !slices.IsSortedFunc(fam, byLabels) {
+		if minersOrdered && int(fam[0]) >= len(head) && at(head, rest, fam[0]).m.minerOrdered {
+			continue // sorted by construction (metric.minerOrdered)
+		}
+		if !slices.IsSortedFunc(fam, byLabels) {
 			slices.SortFunc(fam, byLabels)
 		}
-		start = end
 	}
 	return order
 }

@@ -1,10 +1,17 @@
 package collector
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/antspace-exporter/antspace_exporter/device/payload"
 )
 
 // appendFloat writes what strconv.AppendFloat(…, 'g', -1, 64) writes (as
@@ -35,5 +42,74 @@ func TestAppendFloatMatchesStrconv(t *testing.T) {
 			check(f * 1.1)
 		}
 		check(rng.NormFloat64() * 1e4)
+	}
+}
+
+// Families marked minerOrdered come out of a probe sorted without the
+// check sortedForText skips for them, with miners, model and firmware
+// varied; a series of such a family added otherwise, or miners out of
+// order, brings the check back.
+func TestMinerOrderedFamiliesSortedByConstruction(t *testing.T) {
+	marked := 0
+	for _, m := range probeMetrics {
+		if m.minerOrdered {
+			marked++
+		}
+	}
+	if marked == 0 {
+		t.Fatal("no metric is minerOrdered: the test checks nothing")
+	}
+	var b strings.Builder
+	b.WriteString(`{"ok":true,"method":"minerInfo","params":{"miner_num":40,"total_hashrate":1,"pcb_max_temp":1,"chip_max_temp":1,"chip_temp_mean":1,"miner_info":{`)
+	r := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // G404: reproducible test values
+	for i := range 40 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"10.%d.%d.%d":{"GHS_5s":%d.5,"GHS_avg":%d,"pcb_max_temp":%d,"chip_max_temp":%d,"elapsed":%d,"miner_type":"S%d","miner_version":"v%d"}`,
+			r.IntN(3), r.IntN(300), r.IntN(300), r.IntN(1e6), r.IntN(1e6), r.IntN(100), r.IntN(100), r.IntN(1e7), r.IntN(3), r.IntN(3))
+	}
+	b.WriteString(`}}}`)
+	var env payload.Envelope
+	if err := payload.DecodeEnvelope([]byte(b.String()), &env); err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{}
+	if err := res.convertMiners(env.ParamsObject(), Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	if res.minersUnordered {
+		t.Fatal("miners in address order marked unordered")
+	}
+	checked := 0
+	for _, m := range probeMetrics {
+		if !m.minerOrdered {
+			continue
+		}
+		var fam [][]*dto.LabelPair
+		for i := range res.samples {
+			if res.samples[i].m == m {
+				fam = append(fam, res.samples[i].pairs)
+			}
+		}
+		if len(fam) < 40 {
+			t.Errorf("%s: %d series, want one per miner at least", m.name, len(fam))
+		}
+		if !slices.IsSortedFunc(fam, labelsCompare) {
+			t.Errorf("%s: series not sorted by construction", m.name)
+		}
+		checked++
+	}
+	if checked != marked {
+		t.Errorf("checked %d families, want %d", checked, marked)
+	}
+	for _, m := range probeMetrics {
+		if m.minerOrdered {
+			res.add(m, 1, make([]string, len(m.labels))...)
+			break
+		}
+	}
+	if !res.minersUnordered {
+		t.Error("a series of a minerOrdered family added by add: probe not marked unordered")
 	}
 }

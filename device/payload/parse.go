@@ -20,6 +20,14 @@ var ErrNull = errors.New("null value")
 // ParseNumber reads a number sent as a JSON number or a numeric string.
 // NaN and infinities are refused.
 func ParseNumber(raw json.RawMessage) (float64, error) {
+	if v, ok := plainDecimal(raw); ok {
+		return v, nil
+	}
+	if len(raw) > 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		if v, ok := plainDecimal(raw[1 : len(raw)-1]); ok {
+			return v, nil
+		}
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return 0, errors.New("empty value")
@@ -48,6 +56,52 @@ func ParseNumber(raw json.RawMessage) (float64, error) {
 	}
 	return finite(v)
 }
+
+// plainDecimal reads the plain decimals devices send (an optional minus,
+// at most 15 digits with an optional point between two of them, nothing
+// else) and reports whether raw was one. Its result is exactly
+// strconv.ParseFloat's: the digits make an integer below 2^53 and the
+// point divides it by an exact power of ten up to 1e15, so the one IEEE
+// division is correctly rounded, as strconv's result is (this is strconv's
+// own exact fast path). Anything else (exponents, spaces, signs, longer
+// numbers) is left to strconv.
+func plainDecimal(raw []byte) (float64, bool) {
+	i := 0
+	neg := len(raw) > 0 && raw[0] == '-'
+	if neg {
+		i = 1
+	}
+	if len(raw)-i > 16 || i == len(raw) {
+		return 0, false
+	}
+	var n uint64
+	digits, point := 0, -1
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		if c >= '0' && c <= '9' {
+			n = n*10 + uint64(c-'0')
+			digits++
+			continue
+		}
+		if c != '.' || point >= 0 || digits == 0 || i == len(raw)-1 {
+			return 0, false
+		}
+		point = digits
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	v := float64(n)
+	if point >= 0 {
+		v /= pow10[digits-point]
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 func finite(v float64) (float64, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
