@@ -104,6 +104,28 @@ var benchTypes = []struct {
 	typ  mock.Type
 }{{"hk3", mock.HK3}, {"immersion", mock.Immersion}}
 
+// probeLoop sends /probe as Prometheus does to base over one keep-alive
+// client for each benchmark iteration, reads the whole answer (only the
+// server side is measured) and fails on an answer other than 200 or shorter
+// than minBytes.
+func probeLoop(b *testing.B, base string, minBytes int64) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	req := prometheusRequest(b, base)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n < minBytes {
+			b.Fatalf("HTTP %d, %d bytes", resp.StatusCode, n)
+		}
+	}
+}
+
 // BenchmarkProbeServed is one whole probe over loopback: the client's
 // request, the exporter's server, two upstream reads from the canned device,
 // conversion, text exposition and gzip. Client and device are in this
@@ -128,20 +150,7 @@ func BenchmarkProbeServed(b *testing.B) {
 				}
 			}))
 			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			req := prometheusRequest(b, srv.URL)
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || n < 1000 {
-					b.Fatalf("HTTP %d, %d bytes", resp.StatusCode, n)
-				}
-			}
+			probeLoop(b, srv.URL, 1000)
 		})
 	}
 }
@@ -173,17 +182,7 @@ func BenchmarkServeFloor(b *testing.B) {
 				w.Write(answer)
 			}))
 			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			req := prometheusRequest(b, srv.URL)
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body) // only the server side is measured
-				resp.Body.Close()
-			}
+			probeLoop(b, srv.URL, 0)
 		})
 	}
 }
@@ -264,20 +263,7 @@ func BenchmarkProbeTransport(b *testing.B) {
 		b.Run(string(tr), func(b *testing.B) {
 			srv := httptest.NewServer(benchExporter(b, mock.HK3, 0, func(o *exporterOptions) { o.transport = tr }))
 			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			req := prometheusRequest(b, srv.URL)
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body) // only the server side is measured
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatal(resp.StatusCode)
-				}
-			}
+			probeLoop(b, srv.URL, 0)
 		})
 	}
 }
