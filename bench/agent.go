@@ -84,15 +84,11 @@ func runAgent(o options) error {
 	o.agent2 = agentFlag != "--agent"
 	fmt.Printf("agent mode: fleet of %d containers from %s, scrape interval %s (timeout %s), agent %s, central %s, %s warm-up + %s measured, RLIMIT_NOFILE %d\n",
 		o.n, o.fleetStart, o.interval, scrapeTimeout, o.agentBin, o.centralBin, o.warmup, o.duration, nofile)
-	tmp, err := os.MkdirTemp("", "antspace-bench-agent-")
+	tmp, cleanup, err := harness.WorkDir("antspace-bench-agent-", o.keep)
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer func() { _ = os.RemoveAll(tmp) }() // a temporary directory; nothing to do if it stays
-	}
+	defer cleanup()
 
 	fl, err := harness.StartFleet(o.fleetOptions(tmp))
 	if fl != nil {

@@ -135,15 +135,11 @@ func run(o options) error {
 	fmt.Printf("fleet of %d containers from %s in %d mock processes, interval %s (%.1f probes/s), %s warm-up + %s measured per phase in %d rounds, RLIMIT_NOFILE %d, %d connections per container\n",
 		o.n, o.fleetStart, o.mockProcesses(), o.interval, float64(o.n)/o.interval.Seconds(), o.warmup, o.duration, max(1, o.rounds), nofile, o.conns)
 
-	tmp, err := os.MkdirTemp("", "antspace-bench-")
+	tmp, cleanup, err := harness.WorkDir("antspace-bench-", o.keep)
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer func() { _ = os.RemoveAll(tmp) }() // a temporary directory; nothing to do if it stays
-	}
+	defer cleanup()
 
 	fl, err := harness.StartFleet(o.fleetOptions(tmp))
 	if fl != nil {

@@ -138,15 +138,11 @@ func run(o options) error {
 		return err
 	}
 
-	tmp, err := os.MkdirTemp("", "antspace-dashboard-")
+	tmp, cleanup, err := harness.WorkDir("antspace-dashboard-", o.keep)
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer func() { _ = os.RemoveAll(tmp) }() // temporary; nothing to do if it stays
-	}
+	defer cleanup()
 	nofile := harness.RaiseNoFile(uint64(3*max(o.n, 0) + 4096)) //nolint:gosec // o.n is checked positive above
 	fmt.Printf("fleet of %d containers from %s, Prometheus %s (%s), RLIMIT_NOFILE %d, %d CPUs\n", o.n, o.fleetStart, promBin, rep.promVersion, nofile, rep.cpus)
 	fl, err := harness.StartFleet(harness.FleetOptions{
